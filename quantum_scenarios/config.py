@@ -1,0 +1,263 @@
+"""Configuration: one pydantic model per concern.
+
+These models are the single source of truth for option names, defaults, bounds
+and descriptions. The CLI reads them from YAML and ``--set key=value``; the
+Prefect flow takes them as parameters, so the UI renders a form from the same
+fields. Library functions never read configuration themselves: the task layer
+unpacks a model into keyword arguments.
+
+Every default lives here, with its reason in the description.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "SourceConfig",
+    "ValidationConfig",
+    "EncodingConfig",
+    "CircuitConfig",
+    "ExecutorConfig",
+    "TrainingConfig",
+    "ScenarioConfig",
+    "StressConfig",
+    "EvaluationConfig",
+    "OutputConfig",
+    "PipelineConfig",
+    "load_config",
+    "apply_overrides",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SourceConfig(_Model):
+    """Where market prices come from and how they become returns."""
+
+    source: str = Field(
+        "bundled",
+        description="'bundled' (S&P 500, NASDAQ, WTI daily closes shipped in the `arch` package), "
+        "'yahoo' (online, optional), or a path to a CSV/Parquet file in long or wide form.",
+    )
+    assets: list[str] | None = Field(
+        None, description="Assets to keep (columns/tickers). None keeps every asset in the source."
+    )
+    start: dt.date | None = Field(None, description="First date to keep (inclusive).")
+    end: dt.date | None = Field(None, description="Last date to keep (inclusive).")
+    date_col: str | None = Field(None, description="Date column name; common names (Date, date, Datetime) are recognised.")
+    asset_col: str | None = Field(None, description="Asset column of a long file; Ticker, Symbol, asset are recognised.")
+    price_col: str | None = Field(None, description="Price column of a long file; Close, Adj Close, price are recognised.")
+    align: Literal["inner", "ffill"] = Field(
+        "inner", description="How to align assets on dates: inner join, or forward-fill gaps up to `ffill_limit` days."
+    )
+    ffill_limit: int = Field(5, ge=1, le=30, description="Largest gap (trading days) forward-fill may bridge.")
+    return_kind: Literal["log", "simple"] = Field("log", description="Log returns (default) or simple returns.")
+    tickers: list[str] | None = Field(None, description="Tickers for the 'yahoo' source.")
+
+    @model_validator(mode="after")
+    def _check_dates(self) -> "SourceConfig":
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}; swap them or widen the range")
+        return self
+
+
+class ValidationConfig(_Model):
+    """great-expectations suites for prices and returns."""
+
+    mode: Literal["strict", "repair"] = Field(
+        "strict",
+        description="strict: fail the run listing every failing expectation; "
+        "repair: drop offending rows into quarantine.parquet and continue.",
+    )
+    min_rows: int = Field(250, ge=2, description="Minimum number of price rows (about one trading year).")
+    max_abs_return: float = Field(0.5, gt=0, le=10, description="Largest plausible |daily return|.")
+    max_unchanged_run: int = Field(10, ge=2, description="Longest run of identical consecutive prices allowed.")
+    min_observations: int = Field(250, ge=2, description="Minimum number of return observations per asset.")
+
+
+class EncodingConfig(_Model):
+    """Discretisation of returns (or GARCH residuals) onto a qubit grid."""
+
+    num_qubits: int = Field(3, ge=1, le=8, description="Qubits per asset: 2**n bins per asset.")
+    bounds: list[tuple[float, float]] | None = Field(
+        None, description="Explicit (low, high) per asset; None uses robust quantiles widened by `margin`."
+    )
+    quantiles: tuple[float, float] = Field(
+        (0.005, 0.995), description="Quantiles that set the default bounds (values outside go to edge bins)."
+    )
+    margin: float = Field(0.0, ge=0, le=1, description="Widen the quantile range by this fraction of its width.")
+    loader: Literal["normal", "lognormal", "uniform"] = Field(
+        "normal", description="qiskit-finance prior state loader (multivariate normal fitted to the data by default)."
+    )
+
+    @field_validator("quantiles")
+    @classmethod
+    def _check_quantiles(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not 0 <= low < high <= 1:
+            raise ValueError(f"quantiles must satisfy 0 <= low < high <= 1, got {value}")
+        return value
+
+
+class CircuitConfig(_Model):
+    """The generator circuit: prior loader followed by a hardware-efficient ansatz."""
+
+    ansatz: Literal["efficient_su2", "ry_cz", "h_ry_cx"] = Field(
+        "efficient_su2", description="efficient_su2 (RY/RZ + CX), ry_cz (RY + CZ) or the H + RY + CNOT ladder."
+    )
+    reps: int = Field(3, ge=1, le=20, description="Ansatz repetitions (depth).")
+    entanglement: Literal["linear", "circular", "full"] = Field(
+        "full", description="Entangler map spanning all asset registers, so cross-asset correlation can be learned."
+    )
+    init_scale: float = Field(0.1, ge=0, le=3.2, description="Std of the random initial angles (radians).")
+    seed: int = Field(7, description="Seed of the initial parameters.")
+
+
+class ExecutorConfig(_Model):
+    """How the generator circuit is evaluated."""
+
+    name: Literal["exact", "statevector", "aer", "aer_mps"] = Field(
+        "exact", description="exact: differentiable PyTorch statevector (default); aer / aer_mps: shot sampling."
+    )
+    shots: int = Field(4096, ge=16, description="Shots per circuit for sampling executors.")
+    precision: Literal["complex128", "complex64"] = Field("complex128", description="exact executor precision.")
+    device: str = Field("cpu", description="torch device for the exact executor ('cpu', 'cuda').")
+    noise_backend: str | None = Field(
+        None, description="Fake IBM backend name for an aer noise model (e.g. 'FakeManilaV2'); None is noiseless."
+    )
+    seed: int = Field(11, description="Seed of the sampling executors.")
+
+
+class TrainingConfig(_Model):
+    """qGAN training: PyTorch discriminator, Adam or COBYLA for the generator."""
+
+    optimizer: Literal["adam", "cobyla"] = Field("adam", description="Generator optimiser.")
+    loss: Literal["bce", "renyi"] = Field("bce", description="Generator loss: GAN BCE, or Rényi-α divergence.")
+    renyi_alpha: float = Field(2.0, gt=0, description="α of the Rényi loss (α→1 is KL).")
+    epochs: int = Field(400, ge=1, le=100_000, description="Training epochs.")
+    batch_size: int = Field(256, ge=1, description="Real minibatch size seen by the discriminator.")
+    generator_lr: float = Field(0.02, gt=0, description="Adam learning rate of the generator.")
+    discriminator_lr: float = Field(0.005, gt=0, description="Adam learning rate of the discriminator.")
+    betas: tuple[float, float] = Field((0.7, 0.999), description="Adam betas (both optimisers).")
+    weight_decay: float = Field(0.005, ge=0, description="Adam weight decay (both optimisers).")
+    discriminator_hidden: list[int] = Field([32, 16], description="Hidden layer widths of the discriminator MLP.")
+    generator_steps: int = Field(1, ge=1, le=100, description="Generator updates per epoch.")
+    discriminator_steps: int = Field(1, ge=1, le=100, description="Discriminator updates per epoch.")
+    kl_tolerance: float | None = Field(None, ge=0, description="Stop early once KL(target‖generator) <= this.")
+    checkpoint_every: int = Field(50, ge=0, description="Checkpoint every k epochs (0 disables).")
+    seed: int = Field(1234, description="Seed of the discriminator, minibatches and sampling.")
+
+
+class ScenarioConfig(_Model):
+    """Trajectory generation."""
+
+    mode: Literal["garch", "iid"] = Field(
+        "garch",
+        description="garch: qGAN learns GARCH(1,1)-t standardised residuals and paths re-apply the variance "
+        "recursion; iid: every step is an independent joint draw of returns.",
+    )
+    n_paths: int = Field(2000, ge=1, le=1_000_000, description="Number of simulated paths.")
+    horizon: int = Field(10, ge=1, le=2520, description="Steps (trading days) per path.")
+    seed: int = Field(2024, description="Seed of path sampling.")
+
+
+class StressConfig(_Model):
+    """Stress scenarios for a portfolio."""
+
+    weights: list[float] | None = Field(None, description="Portfolio weights per asset; None is equal weights.")
+    var_level: float = Field(0.99, gt=0.5, lt=1, description="VaR level q selecting tail scenarios.")
+    vol_shock: float = Field(2.0, ge=1, le=10, description="Volatility shock factor k.")
+    correlation_level: float = Field(0.9, ge=-0.99, le=0.99, description="Stress level for off-diagonal correlation.")
+    replay_windows: int = Field(5, ge=1, le=50, description="Worst historical H-day windows to replay.")
+    risk_levels: list[float] = Field([0.95, 0.99], description="VaR/ES levels in the risk table.")
+    risk_horizons: list[int] = Field([1, 5, 10], description="Horizons (days) in the risk table.")
+
+
+class EvaluationConfig(_Model):
+    """Honest evaluation: date split and baselines."""
+
+    split_date: dt.date = Field(
+        dt.date(2012, 12, 31), description="Train on data up to and including this date; evaluate on the rest."
+    )
+    backtest_level: float = Field(0.99, gt=0.5, lt=1, description="One-day VaR level of the backtest (Kupiec).")
+
+
+class OutputConfig(_Model):
+    """Where outputs go."""
+
+    workdir: Path = Field(Path("."), description="Folder holding data/runs/<run_id>/ and reports/<run_id>/.")
+    run_id: str | None = Field(None, description="Run identifier; None derives one from the time and config.")
+
+    @field_validator("run_id")
+    @classmethod
+    def _check_run_id(cls, value: str | None) -> str | None:
+        if value is not None and (not value or any(c in value for c in "/\\") or value in {".", ".."}):
+            raise ValueError(f"run_id must be a plain folder name without '/', got {value!r}")
+        return value
+
+
+class PipelineConfig(_Model):
+    """The whole pipeline: one section per concern."""
+
+    source: SourceConfig = SourceConfig()
+    validation: ValidationConfig = ValidationConfig()
+    encoding: EncodingConfig = EncodingConfig()
+    circuit: CircuitConfig = CircuitConfig()
+    executor: ExecutorConfig = ExecutorConfig()
+    training: TrainingConfig = TrainingConfig()
+    scenarios: ScenarioConfig = ScenarioConfig()
+    stress: StressConfig = StressConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    output: OutputConfig = OutputConfig()
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> PipelineConfig:
+    """Load a YAML config file (partial is fine) and apply ``key=value`` overrides.
+
+    Args:
+        path: YAML file whose sections mirror :class:`PipelineConfig`; None uses defaults.
+        overrides: ``section.field=value`` strings; values are parsed as YAML scalars/lists.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: the file is not a mapping, or a value breaks a field's bounds.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file {path} not found")
+        loaded = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"config file {path} must hold a mapping of sections, got {type(loaded).__name__}")
+        data = loaded
+    data = apply_overrides(data, overrides or [])
+    return PipelineConfig.model_validate(data)
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``section.field=value`` overrides to a nested dict (values parsed as YAML)."""
+    sections = set(PipelineConfig.model_fields)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or "." not in key:
+            raise ValueError(f"override {item!r} must look like section.field=value, e.g. training.epochs=100")
+        section, _, field = key.strip().partition(".")
+        if section not in sections:
+            raise ValueError(f"override {item!r}: unknown section {section!r}; expected one of {sorted(sections)}")
+        model = PipelineConfig.model_fields[section].annotation
+        if field not in model.model_fields:  # type: ignore[union-attr]
+            raise ValueError(
+                f"override {item!r}: unknown field {field!r} in section {section!r}; "
+                f"expected one of {sorted(model.model_fields)}"  # type: ignore[union-attr]
+            )
+        data.setdefault(section, {})[field] = yaml.safe_load(raw)
+    return data

@@ -1,0 +1,66 @@
+"""Prefect tasks for the market stages: ingest, validate, write.
+
+Each task wraps one library call; retries only on I/O.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+from prefect.logging import get_run_logger
+
+from quantum_scenarios import io
+from quantum_scenarios.config import SourceConfig, ValidationConfig
+from quantum_scenarios.market.sources import MarketData, ingest
+from quantum_scenarios.market.validation import ValidationResult, validate_market
+from quantum_scenarios.runs import RunLayout
+
+
+@task(name="ingest", retries=2, retry_delay_seconds=[2, 10], task_run_name="ingest-{source.source}")
+def ingest_task(source: SourceConfig) -> MarketData:
+    """Read prices from the configured source and compute returns."""
+    data = ingest(
+        source.source,
+        assets=source.assets,
+        start=source.start,
+        end=source.end,
+        date_col=source.date_col,
+        asset_col=source.asset_col,
+        price_col=source.price_col,
+        align=source.align,
+        ffill_limit=source.ffill_limit,
+        return_kind=source.return_kind,
+        tickers=source.tickers,
+    )
+    index = data.prices.index
+    get_run_logger().info(
+        "ingested %d rows of %s from %s (%s .. %s)",
+        len(index), ", ".join(data.assets), data.source, index.min().date(), index.max().date(),
+    )
+    return data
+
+
+@task(name="validate")
+def validate_task(
+    data: MarketData, validation: ValidationConfig, layout: RunLayout
+) -> tuple[MarketData, ValidationResult]:
+    """Run the great-expectations suites; strict mode raises, repair mode quarantines."""
+    checked, result = validate_market(
+        data,
+        mode=validation.mode,
+        min_rows=validation.min_rows,
+        max_abs_return=validation.max_abs_return,
+        max_unchanged_run=validation.max_unchanged_run,
+        min_observations=validation.min_observations,
+        docs_dir=layout.docs_dir,
+        quarantine_path=layout.quarantine_path,
+    )
+    get_run_logger().info(result.summary())
+    return checked, result
+
+
+@task(name="write-market-data", retries=2, retry_delay_seconds=2)
+def write_market_task(data: MarketData, layout: RunLayout, metadata: dict) -> dict[str, Path]:
+    """Write prices.parquet and returns.parquet into the run's market folder."""
+    return io.write_market_data(data, layout.run_dir, metadata=metadata)
