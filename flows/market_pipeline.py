@@ -33,8 +33,8 @@ def market_flow(
         data = ingest_task(source)
         data, result = validate_task(data, validation, layout)
         written = write_market_task(data, layout, {"config": config})
-    except BaseException:
-        discard_run_task(layout)
+    except BaseException as exc:
+        discard_run_task(layout, exc)
         raise
     final = commit_run_task(layout)
     return {
@@ -43,7 +43,7 @@ def market_flow(
         "start": str(data.prices.index.min().date()),
         "end": str(data.prices.index.max().date()),
         "rows": len(data.prices),
-        "validation": result.summary(),
+        "validation": result.summary().replace(str(layout.report_dir), str(final.report_dir)),
         "validation_success": result.success,
         "quarantined": len(result.quarantined),
         "outputs": {name: str(layout.to_final(path)) for name, path in written.items()}

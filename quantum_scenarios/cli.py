@@ -43,6 +43,7 @@ def _add_common(parser: argparse.ArgumentParser, *, source_default: str | None =
     parser.add_argument("--date-col", help="date column of the input file")
     parser.add_argument("--asset-col", help="asset column of a long input file")
     parser.add_argument("--price-col", help="price column of a long input file")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show Prefect's task and flow log")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,11 +91,14 @@ def _resolve_config(args: argparse.Namespace) -> PipelineConfig:
     return load_config(args.config, overrides)
 
 
-def _prepare_prefect_env() -> None:
-    """Run flows without a server unless the user configured one; no telemetry."""
+def _prepare_prefect_env(verbose: bool) -> None:
+    """Run flows without a server unless the user configured one; no telemetry.
+
+    Prefect's own console log is shown with ``--verbose``; otherwise the command prints
+    its summary, a progress bar and, on failure, one error message.
+    """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "CRITICAL")
 
 
 def _print_summary(title: str, summary: dict[str, Any], seconds: float) -> None:
@@ -122,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(yaml.safe_dump(PipelineConfig().model_dump(mode="json"), sort_keys=False), end="")
             return 0
         config = _resolve_config(args)
-        _prepare_prefect_env()
+        _prepare_prefect_env(args.verbose)
         started = time.perf_counter()
         if args.command == "validate":
             from flows.market_pipeline import market_flow

@@ -123,14 +123,22 @@ class RunLayout:
         return path
 
     # -- lifecycle -----------------------------------------------------------
-    def open(self) -> "RunLayout":
-        """Create empty staging folders (an abandoned staging folder of the same id is removed)."""
+    def open(self, *, keep_existing: bool = False) -> "RunLayout":
+        """Create staging folders (an abandoned staging folder of the same id is removed).
+
+        Args:
+            keep_existing: start from a copy of the committed run of the same id (``qscen train``
+                adds a model to an existing run); by default a run starts empty and replaces the old one.
+        """
         if not self.staged:
             raise ValueError("open() needs a staged layout")
-        for folder in (self.run_dir, self.report_dir):
-            if folder.exists():
-                shutil.rmtree(folder)
-            folder.mkdir(parents=True)
+        for staged, final in ((self.run_dir, self.final_run_dir), (self.report_dir, self.final_report_dir)):
+            if staged.exists():
+                shutil.rmtree(staged)
+            if keep_existing and final.exists():
+                shutil.copytree(final, staged)
+            else:
+                staged.mkdir(parents=True)
         return self
 
     def commit(self) -> "RunLayout":
@@ -150,8 +158,22 @@ class RunLayout:
                 shutil.rmtree(old)
         return self.final()
 
-    def discard(self) -> None:
-        """Remove the staging folders of this run (after a failure)."""
+    def discard(self, *, keep_validation_docs: bool = False) -> None:
+        """Remove the staging folders of this run (after a failure).
+
+        Args:
+            keep_validation_docs: publish the Data Docs of a run that failed validation as
+                ``reports/<run_id>/validation/`` (replacing that run's report folder) so the
+                analyst can read why; nothing under ``data/runs/`` is kept.
+        """
+        if not self.staged:
+            return
+        if keep_validation_docs and self.docs_dir.exists():
+            final = self.final_report_dir
+            if final.exists():
+                shutil.rmtree(final)
+            final.mkdir(parents=True)
+            os.replace(self.docs_dir, final / "validation")
         for folder in (self.run_dir, self.report_dir):
-            if self.staged and folder.exists():
+            if folder.exists():
                 shutil.rmtree(folder)

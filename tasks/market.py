@@ -12,12 +12,30 @@ from prefect.logging import get_run_logger
 
 from quantum_scenarios import io
 from quantum_scenarios.config import SourceConfig, ValidationConfig
+from quantum_scenarios.errors import QuantumScenariosError, ValidationFailedError
 from quantum_scenarios.market.sources import MarketData, ingest
 from quantum_scenarios.market.validation import ValidationResult, validate_market
 from quantum_scenarios.runs import RunLayout
 
 
-@task(name="ingest", retries=2, retry_delay_seconds=[2, 10], task_run_name="ingest-{source.source}")
+def _transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's retry_condition_fn signature
+    """Retry only I/O hiccups: bad input (a QuantumScenariosError) fails at once."""
+    try:
+        state.result()
+    except QuantumScenariosError:
+        return False
+    except Exception:  # noqa: BLE001 - anything else may be transient (network, file system)
+        return True
+    return False
+
+
+@task(
+    name="ingest",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=_transient,
+    task_run_name="ingest-{source.source}",
+)
 def ingest_task(source: SourceConfig) -> MarketData:
     """Read prices from the configured source and compute returns."""
     data = ingest(
@@ -46,16 +64,21 @@ def validate_task(
     data: MarketData, validation: ValidationConfig, layout: RunLayout
 ) -> tuple[MarketData, ValidationResult]:
     """Run the great-expectations suites; strict mode raises, repair mode quarantines."""
-    checked, result = validate_market(
-        data,
-        mode=validation.mode,
-        min_rows=validation.min_rows,
-        max_abs_return=validation.max_abs_return,
-        max_unchanged_run=validation.max_unchanged_run,
-        min_observations=validation.min_observations,
-        docs_dir=layout.docs_dir,
-        quarantine_path=layout.quarantine_path,
-    )
+    try:
+        checked, result = validate_market(
+            data,
+            mode=validation.mode,
+            min_rows=validation.min_rows,
+            max_abs_return=validation.max_abs_return,
+            max_unchanged_run=validation.max_unchanged_run,
+            min_observations=validation.min_observations,
+            docs_dir=layout.docs_dir,
+            quarantine_path=layout.quarantine_path,
+        )
+    except ValidationFailedError as exc:
+        # The flow publishes the Data Docs of a failed run: point the message at where they will be.
+        message = str(exc).replace(str(layout.report_dir), str(layout.final_report_dir))
+        raise ValidationFailedError(message) from exc
     get_run_logger().info(result.summary())
     return checked, result
 

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from quantum_scenarios.config import OutputConfig
+from quantum_scenarios.errors import ValidationFailedError
 from quantum_scenarios.runs import RunLayout, new_run_id
 
 
-@task(name="open-run")
+@task(name="open-run", cache_policy=NO_CACHE)
 def open_run_task(output: OutputConfig, config: dict) -> RunLayout:
     """Create the run's staging folders (run id from the config, or a fresh one)."""
     run_id = output.run_id or new_run_id(config)
     return RunLayout(output.workdir.resolve(), run_id).open()
 
 
-@task(name="commit-run", retries=1, retry_delay_seconds=1)
+@task(name="commit-run", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=1)
 def commit_run_task(layout: RunLayout) -> RunLayout:
     """Swap the staging folders into place, replacing an earlier run of the same id."""
     return layout.commit()
 
 
-@task(name="discard-run")
-def discard_run_task(layout: RunLayout) -> None:
-    """Remove the staging folders of a failed run so nothing half-written is left."""
-    layout.discard()
+@task(name="discard-run", cache_policy=NO_CACHE)
+def discard_run_task(layout: RunLayout, failure: BaseException | None = None) -> None:
+    """Remove the staging folders of a failed run so nothing half-written is left.
+
+    A run that failed validation keeps its Data Docs (``reports/<run_id>/validation/``).
+    """
+    layout.discard(keep_validation_docs=isinstance(failure, ValidationFailedError))

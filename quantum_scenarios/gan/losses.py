@@ -47,20 +47,24 @@ def discriminator_loss(
     real_logits: torch.Tensor,
     fake_logits: torch.Tensor,
     fake_weights: torch.Tensor | None = None,
+    real_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """BCE of the discriminator: real scored 1, generated scored 0, averaged over the two.
 
     Args:
-        real_logits: ``(m,)`` logits of a real minibatch.
+        real_logits: ``(m,)`` logits of real points.
         fake_logits: ``(k,)`` logits of generated points.
         fake_weights: ``(k,)`` probabilities of the generated points (summing
             to 1) when ``fake_logits`` covers the whole grid; None averages the
             generated points as samples.
+        real_weights: ``(m,)`` frequencies of the real points (summing to 1),
+            e.g. a minibatch's histogram over the grid; None averages them.
 
     Returns:
         Scalar loss tensor.
     """
-    real_term = -F.logsigmoid(real_logits).mean()
+    real_nll = -F.logsigmoid(real_logits)
+    real_term = real_nll.mean() if real_weights is None else (real_weights * real_nll).sum()
     fake_nll = -F.logsigmoid(-fake_logits)
     fake_term = fake_nll.mean() if fake_weights is None else (fake_weights * fake_nll).sum()
     return 0.5 * (real_term + fake_term)

@@ -34,8 +34,6 @@ FAN_QUANTILES = (0.05, 0.25, 0.50, 0.75, 0.95)
 """Quantile bands of the fan chart: 5-95 % (outer), 25-75 % (inner), median."""
 
 _STYLE = {
-    # Asset names are user text: never let "$" start matplotlib mathtext.
-    "text.parse_math": False,
     "font.size": 9,
     "axes.titlesize": 10,
     "axes.spines.top": False,
@@ -53,6 +51,11 @@ def _style() -> Iterator[None]:
         yield
 
 
+def _text(label: object) -> str:
+    """User text for a figure: a literal ``$`` must not start matplotlib mathtext."""
+    return str(label).replace("$", r"\$")
+
+
 def figure_to_data_uri(fig: Figure, *, dpi: int = DPI) -> str:
     """Encode a figure as a base64 PNG ``data:`` URI.
 
@@ -65,7 +68,7 @@ def figure_to_data_uri(fig: Figure, *, dpi: int = DPI) -> str:
     """
     buffer = io.BytesIO()
     with _style():
-        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -144,12 +147,12 @@ def marginals_figure(
             width = 0.42 * _bar_width(values)
             ax.bar(values - width / 2, real, width=width, color=REAL_COLOUR, label="real")
             ax.bar(values + width / 2, generated, width=width, color=GENERATED_COLOUR, label="generated")
-            ax.set_title(str(asset))
+            ax.set_title(_text(asset))
             ax.set_xlabel("bin centre")
             ax.set_ylabel("probability")
         for ax in axs[d:]:
             ax.set_visible(False)
-        axs[0].legend(loc="upper left")
+        fig.legend(*axs[0].get_legend_handles_labels(), loc="outside upper center", ncols=2)
     return figure_to_data_uri(fig)
 
 
@@ -177,7 +180,7 @@ def correlation_figure(real: np.ndarray, generated: np.ndarray, assets: Sequence
     generated = np.asarray(generated, dtype=float)
     diff = generated - real
     span = max(float(np.max(np.abs(diff))), 0.05)
-    labels = [str(a) for a in assets]
+    labels = [_text(a) for a in assets]
     with _style():
         fig = Figure(figsize=(12, 3.6), layout="constrained")
         axs = fig.subplots(1, 3)
@@ -233,10 +236,10 @@ def joint_pair_figure(
         axs = fig.subplots(1, 2, sharex=True, sharey=True)
         for ax, matrix, title in zip(axs, (real, generated), ("real", "generated")):
             mesh = ax.pcolormesh(_edges(x), _edges(y), matrix.T, cmap="viridis", vmin=0.0, vmax=vmax)
-            ax.set_title(f"{title}: {assets[i]} × {assets[j]}")
-            ax.set_xlabel(str(assets[i]))
+            ax.set_title(f"{title}: {_text(assets[i])} × {_text(assets[j])}")
+            ax.set_xlabel(_text(assets[i]))
             ax.grid(False)
-        axs[0].set_ylabel(str(assets[j]))
+        axs[0].set_ylabel(_text(assets[j]))
         fig.colorbar(mesh, ax=list(axs), shrink=0.85, label="probability")
     return figure_to_data_uri(fig)
 
@@ -352,10 +355,10 @@ def fan_chart_figure(
             ax.plot(x, q[2], color=GENERATED_COLOUR, lw=1.6, label="median")
             for p in picks:
                 ax.plot(steps, levels[p, :, j], color="#555555", lw=0.5, alpha=0.6)
-            ax.set_title(str(asset))
+            ax.set_title(_text(asset))
             ax.set_xlabel("trading days from last observation")
             ax.set_ylabel("price level")
         for ax in axs[d:]:
             ax.set_visible(False)
-        axs[0].legend(loc="upper left", fontsize=8)
+        fig.legend(*axs[0].get_legend_handles_labels(), loc="outside upper center", ncols=4)
     return figure_to_data_uri(fig)

@@ -1,0 +1,397 @@
+"""Generator circuits: a prior loader followed by a hardware-efficient ansatz.
+
+The ansatz acts on all qubits of the loader, with its entangling gates laid out
+over qubit indices ``0 … N-1`` regardless of register boundaries, so that a
+linear ladder already couples neighbouring assets and cross-asset correlation
+can be learned.
+
+Note:
+    At ``θ = 0`` every rotation is the identity and the ansatz reduces to its
+    fixed entanglers. For ``ry_cz`` (diagonal CZ gates) the generator's
+    distribution then equals the prior exactly; for the CX-based ansatzes it is
+    the prior with its basis states permuted by the CX ladders (still the
+    prior itself for the uniform loader). The seeded initial point draws
+    small angles uniformly in ``[-init_scale, init_scale]``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from qiskit import QuantumCircuit, transpile
+from qiskit.circuit import CircuitInstruction, Parameter, ParameterExpression
+from qiskit.circuit.library import efficient_su2, n_local
+from qiskit.quantum_info import Operator, Statevector
+
+ANSATZES = ("efficient_su2", "ry_cz", "h_ry_cx")
+ENTANGLEMENTS = ("linear", "reverse_linear", "circular", "full", "pairwise", "sca")
+PARAMETER_NAME = "θ"
+
+
+@dataclass
+class GeneratorCircuit:
+    """A parameterised generator: ``circuit = loader ∘ ansatz``.
+
+    Attributes:
+        circuit: Loader followed by the ansatz, parameterised by the ``ParameterVector`` ``θ``.
+        loader: The parameter-free prior loader (its registers name the assets).
+        ansatz: The parameterised ansatz on the same number of qubits.
+        parameters: The circuit's parameters in order (``θ[0], θ[1], …``).
+        initial_point: Seeded initial parameter values, shape ``(len(parameters),)``.
+        options: How the ansatz was built (ansatz, reps, entanglement, seed, init_scale).
+    """
+
+    circuit: QuantumCircuit
+    loader: QuantumCircuit
+    ansatz: QuantumCircuit
+    parameters: list[Parameter]
+    initial_point: np.ndarray
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_qubits(self) -> int:
+        """Circuit width ``N``."""
+        return self.circuit.num_qubits
+
+    @property
+    def num_parameters(self) -> int:
+        """Number of trainable parameters."""
+        return len(self.parameters)
+
+    def stats(self) -> dict[str, Any]:
+        """Circuit statistics for reports.
+
+        Returns:
+            ``width``, ``depth`` (loader counted as one block), ``ansatz_depth``,
+            ``gate_counts`` (ansatz gates plus the loader's top-level instructions),
+            ``num_parameters``, ``entangling_gates``, ``registers`` (name → size) and the build options.
+        """
+        counts = Counter(dict(self.ansatz.count_ops()))
+        counts.update(dict(self.loader.count_ops()))
+        counts.pop("barrier", None)
+        return {
+            "width": self.circuit.num_qubits,
+            "depth": self.circuit.depth(),
+            "ansatz_depth": self.ansatz.depth(),
+            "gate_counts": dict(sorted(counts.items())),
+            "num_parameters": self.num_parameters,
+            "entangling_gates": sum(1 for i in self.ansatz.data if i.operation.num_qubits > 1),
+            "registers": {r.name: r.size for r in self.circuit.qregs},
+            **self.options,
+        }
+
+    def bind(self, theta: Any) -> QuantumCircuit:
+        """The circuit with ``θ`` assigned (``theta`` in :attr:`parameters` order)."""
+        values = check_theta(theta, self.num_parameters)
+        return self.circuit.assign_parameters(dict(zip(self.parameters, values.tolist())))
+
+
+def check_theta(theta: Any, num_parameters: int) -> np.ndarray:
+    """Coerce one parameter vector to a float64 array of shape ``(num_parameters,)``."""
+    if hasattr(theta, "detach"):
+        theta = theta.detach().cpu().numpy()
+    values = np.asarray(theta, dtype=float)
+    if values.shape != (num_parameters,):
+        raise ValueError(f"theta must have shape ({num_parameters},), received {values.shape}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("theta must be finite; received NaN or inf")
+    return values
+
+
+def _check_loader(loader: QuantumCircuit) -> None:
+    if not isinstance(loader, QuantumCircuit):
+        raise TypeError(f"loader must be a qiskit QuantumCircuit, received {type(loader).__name__}")
+    if loader.num_qubits < 1:
+        raise ValueError("loader must act on at least one qubit, received an empty circuit")
+    if loader.num_parameters:
+        raise ValueError(
+            f"loader must be parameter-free, received parameters {[p.name for p in loader.parameters]}; "
+            "bind them before building the generator"
+        )
+    if loader.num_clbits or any(i.operation.name in ("measure", "reset") for i in loader.data):
+        raise ValueError("loader must be unitary: no measurements, resets or classical bits")
+
+
+def build_ansatz(
+    num_qubits: int, *, ansatz: str = "efficient_su2", reps: int = 3, entanglement: str = "linear"
+) -> QuantumCircuit:
+    """The ansatz circuit alone (parameters ``θ[0], θ[1], …``).
+
+    Args:
+        num_qubits: Width.
+        ansatz: ``"efficient_su2"`` (RY, RZ + CX), ``"ry_cz"`` (RY + CZ) or ``"h_ry_cx"``
+            (a Hadamard layer, then RY + CX; meant for ``loader="none"``, where the H layer
+            is the uniform prior).
+        reps: Entangling repetitions; every ansatz ends with a final rotation layer.
+        entanglement: CX/CZ layout, one of :data:`ENTANGLEMENTS`.
+    """
+    if ansatz not in ANSATZES:
+        raise ValueError(f"ansatz must be one of {ANSATZES}, received {ansatz!r}")
+    if not isinstance(reps, (int, np.integer)) or isinstance(reps, bool) or reps < 1:
+        raise ValueError(f"reps must be an integer >= 1, received {reps!r}")
+    if entanglement not in ENTANGLEMENTS:
+        raise ValueError(f"entanglement must be one of {ENTANGLEMENTS}, received {entanglement!r}")
+    common = {"reps": int(reps), "entanglement": entanglement, "parameter_prefix": PARAMETER_NAME}
+    if ansatz == "efficient_su2":
+        return efficient_su2(num_qubits, ["ry", "rz"], name="efficient_su2", **common)
+    # a single qubit has nothing to entangle: rotation layers only
+    if ansatz == "ry_cz":
+        return n_local(num_qubits, "ry", "cz" if num_qubits > 1 else [], name="ry_cz", **common)
+    circuit = QuantumCircuit(num_qubits, name="h_ry_cx")
+    circuit.h(range(num_qubits))
+    circuit.compose(n_local(num_qubits, "ry", "cx" if num_qubits > 1 else [], **common), inplace=True)
+    return circuit
+
+
+def build_generator(
+    loader: QuantumCircuit,
+    *,
+    ansatz: str = "efficient_su2",
+    reps: int = 3,
+    entanglement: str = "linear",
+    seed: int = 0,
+    init_scale: float = 0.1,
+) -> GeneratorCircuit:
+    """Build the generator circuit: ``loader`` followed by an ansatz on all its qubits.
+
+    Args:
+        loader: Any parameter-free, measurement-free circuit: a qiskit-finance loader from
+            :func:`quantum_scenarios.encoding.encode`, or e.g. a layer of H gates.
+        ansatz: One of :data:`ANSATZES` (see :func:`build_ansatz`).
+        reps: Entangling repetitions.
+        entanglement: ``linear``, ``circular``, ``full`` (or another qiskit layout in
+            :data:`ENTANGLEMENTS`), spanning all registers.
+        seed: Seed of the initial point.
+        init_scale: Initial angles are uniform in ``[-init_scale, init_scale]``.
+
+    Returns:
+        The generator with its ordered parameters and seeded initial point.
+    """
+    _check_loader(loader)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an integer, received {seed!r}")
+    if not np.isfinite(init_scale) or init_scale < 0:
+        raise ValueError(f"init_scale must be finite and >= 0, received {init_scale!r}")
+    body = build_ansatz(loader.num_qubits, ansatz=ansatz, reps=reps, entanglement=entanglement)
+    circuit = loader.copy(name=f"generator[{ansatz}]")
+    circuit.compose(body, circuit.qubits, inplace=True)
+    parameters = list(circuit.parameters)
+    rng = np.random.default_rng(seed)
+    initial_point = rng.uniform(-init_scale, init_scale, size=len(parameters))
+    options = {
+        "ansatz": ansatz,
+        "reps": int(reps),
+        "entanglement": entanglement,
+        "seed": int(seed),
+        "init_scale": float(init_scale),
+    }
+    return GeneratorCircuit(
+        circuit=circuit, loader=loader, ansatz=body, parameters=parameters, initial_point=initial_point, options=options
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Layered form of a generator, used by the exact executor
+# --------------------------------------------------------------------------------------------
+
+ROTATION_AXES = {"rx": 0, "ry": 1, "rz": 2}
+_BASIS = ["rx", "ry", "rz", "cx"]
+_SKIPPED = ("barrier", "delay")
+# R_a(φ) = cos(φ/2)·I + sin(φ/2)·G_a
+_ROTATION_GENERATORS = np.array([[[0, -1j], [-1j, 0]], [[0, -1], [1, 0]], [[-1j, 0], [0, 1j]]])
+
+
+@dataclass
+class LayeredCircuit:
+    """A generator circuit as an initial state and ``L`` layers of (rotations, fixed permutation).
+
+    Layer ``l`` applies, on every qubit ``q``, the 2×2 matrix
+    ``V[l, q, m-1] ⋯ V[l, q, 0]`` with ``V = cos(h)·cos_matrix + sin(h)·sin_matrix`` and half-angle
+    ``h = half_coef·θ[param_index] + half_offset``, then the fixed stage
+    ``(Fψ)[i] = phases[l, i]·ψ[perms[l, i]]``. A rotation ``R_a(c·θ + o)`` has ``cos_matrix = I``,
+    ``sin_matrix = G_a`` and half-angle ``(c·θ + o)/2``; a fixed single-qubit gate ``U`` has
+    ``cos_matrix = U``, ``half_coef = 0``; an empty slot is the identity.
+
+    Attributes:
+        num_qubits: Width ``n``.
+        initial_state: Statevector of the circuit's parameter-free prefix (the loader), ``(2**n,)``.
+        param_index: ``(L, n, m)`` index into ``θ`` of each slot (0 where unused).
+        half_coef: ``(L, n, m)``.
+        half_offset: ``(L, n, m)``.
+        cos_matrix: ``(L, n, m, 2, 2)``.
+        sin_matrix: ``(L, n, m, 2, 2)``.
+        perms: ``(L, 2**n)`` row permutation of each fixed stage.
+        phases: ``(L, 2**n)`` row phases of each fixed stage.
+    """
+
+    num_qubits: int
+    initial_state: np.ndarray
+    param_index: np.ndarray
+    half_coef: np.ndarray
+    half_offset: np.ndarray
+    cos_matrix: np.ndarray
+    sin_matrix: np.ndarray
+    perms: np.ndarray
+    phases: np.ndarray
+
+    @property
+    def num_layers(self) -> int:
+        """Number of layers ``L``."""
+        return int(self.param_index.shape[0])
+
+
+def linear_angle(gate_name: str, expr: Any, parameters: dict[Parameter, int]) -> tuple[int, float, float]:
+    """``(index, coef, offset)`` with ``angle = coef·θ[index] + offset`` for a rotation angle."""
+    if not isinstance(expr, ParameterExpression) or len(expr.parameters) != 1:
+        raise ValueError(f"gate {gate_name!r}: expected an angle depending on exactly one parameter, received {expr}")
+    (parameter,) = expr.parameters
+    if parameter not in parameters:
+        raise ValueError(
+            f"gate {gate_name!r} uses parameter {parameter}, which is not among the generator's parameters"
+        )
+    coef = expr.gradient(parameter)
+    if isinstance(coef, ParameterExpression):
+        raise ValueError(f"gate {gate_name!r}: angle {expr} is not linear in {parameter}")
+    offset = expr.bind({parameter: 0.0})
+    offset = offset.numeric() if isinstance(offset, ParameterExpression) else offset
+    return parameters[parameter], float(np.real(coef)), float(np.real(offset))
+
+
+def _monomial(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(rows, values)`` with ``matrix[:, j] = values[j]·e_{rows[j]}``, or None if not monomial."""
+    nonzero = np.abs(matrix) > 1e-12
+    if not (np.all(nonzero.sum(axis=0) == 1) and np.all(nonzero.sum(axis=1) == 1)):
+        return None
+    rows = nonzero.argmax(axis=0)
+    return rows, matrix[rows, np.arange(matrix.shape[1])]
+
+
+def _supported(op: Any) -> bool:
+    if op.num_qubits == 1:
+        return not op.is_parameterized() or op.name in ROTATION_AXES
+    return not op.is_parameterized() and _monomial(Operator(op).data) is not None
+
+
+def _expand(circuit: QuantumCircuit, instruction: CircuitInstruction) -> list[tuple[Any, list[int]]]:
+    """The instruction as ``(operation, qubit indices)`` pairs the layered form supports."""
+    op = instruction.operation
+    qargs = [circuit.find_bit(q).index for q in instruction.qubits]
+    if instruction.clbits or op.name in ("measure", "reset"):
+        raise ValueError(f"the generator must be unitary after its loader; received {op.name!r} on qubits {qargs}")
+    if _supported(op):
+        return [(op, qargs)]
+    single = QuantumCircuit(op.num_qubits)
+    single.append(op, range(op.num_qubits))
+    expanded = transpile(single, basis_gates=_BASIS, optimization_level=0)
+    pairs = [(i.operation, [qargs[expanded.find_bit(q).index] for q in i.qubits]) for i in expanded.data]
+    for inner, inner_qargs in pairs:
+        if not _supported(inner):
+            raise ValueError(
+                f"cannot compile gate {op.name!r} on qubits {qargs}: its decomposition contains {inner.name!r}"
+            )
+    return pairs
+
+
+def layer_circuit(circuit: QuantumCircuit, parameters: Sequence[Parameter]) -> LayeredCircuit:
+    """Compile a generator circuit into its :class:`LayeredCircuit` form.
+
+    The parameter-free prefix (the loader) is simulated once with ``Statevector``. Each later
+    gate goes to the earliest layer its qubits allow: single-qubit gates into rotation slots,
+    multi-qubit gates into the fixed stage that follows. Gates other than fixed single-qubit
+    gates, ``rx``/``ry``/``rz`` with angles linear in one parameter, and fixed permutation-like
+    gates (CX, CZ, SWAP, ...) are first decomposed to ``rx, ry, rz, cx``. The global phase is dropped.
+    """
+    n = circuit.num_qubits
+    index = {p: i for i, p in enumerate(parameters)}
+    data = [i for i in circuit.data if i.operation.name not in _SKIPPED]
+    start = next((k for k, i in enumerate(data) if i.operation.is_parameterized()), len(data))
+    prefix = QuantumCircuit(*circuit.qregs, *circuit.cregs)
+    for instruction in data[:start]:
+        prefix.append(instruction)
+    initial_state = Statevector(prefix).data
+
+    slots: dict[int, list[list[tuple[int, float, float, np.ndarray, np.ndarray]]]] = {}
+    fixed: dict[int, list[tuple[np.ndarray, list[int]]]] = {}
+    last = [-1] * n
+    for instruction in data[start:]:
+        for op, qargs in _expand(circuit, instruction):
+            if len(qargs) == 1:
+                if op.is_parameterized():
+                    i, coef, offset = linear_angle(op.name, op.params[0], index)
+                    generator = _ROTATION_GENERATORS[ROTATION_AXES[op.name]]
+                    slot = (i, coef / 2, offset / 2, np.eye(2, dtype=complex), generator)
+                else:
+                    slot = (0, 0.0, 0.0, Operator(op).data, np.zeros((2, 2), dtype=complex))
+                stage = max(last[qargs[0]], 0)
+                stage += stage % 2  # rotation stages are even
+                slots.setdefault(stage // 2, [[] for _ in range(n)])[qargs[0]].append(slot)
+            else:
+                stage = max(max(last[q] for q in qargs), 0)
+                stage += 1 - stage % 2  # fixed stages are odd
+                fixed.setdefault(stage // 2, []).append((Operator(op).data, qargs))
+            for q in qargs:
+                last[q] = stage
+
+    layers = max(last) // 2 + 1 if max(last) >= 0 else 0
+    width = max((len(s) for layer in slots.values() for s in layer), default=1)
+    identity = (0, 0.0, 0.0, np.eye(2, dtype=complex), np.zeros((2, 2), dtype=complex))
+    table = []
+    for l in range(layers):
+        qubits = slots.get(l, [[] for _ in range(n)])
+        table.append([qubit + [identity] * (width - len(qubit)) for qubit in qubits])
+
+    def field_array(k: int, dtype: Any, shape: tuple[int, ...] = ()) -> np.ndarray:
+        values = [slot[k] for layer in table for qubit in layer for slot in qubit]
+        return np.array(values, dtype=dtype).reshape(layers, n, width, *shape)
+
+    dimension = 2**n
+    perms = np.tile(np.arange(dimension), (layers, 1))
+    phases = np.ones((layers, dimension), dtype=complex)
+    for l, gates in fixed.items():
+        perms[l], phases[l] = _permutation(gates, n)
+    return LayeredCircuit(
+        num_qubits=n,
+        initial_state=initial_state,
+        param_index=field_array(0, np.int64),
+        half_coef=field_array(1, float),
+        half_offset=field_array(2, float),
+        cos_matrix=field_array(3, complex, (2, 2)),
+        sin_matrix=field_array(4, complex, (2, 2)),
+        perms=perms,
+        phases=phases,
+    )
+
+
+def _permutation(gates: list[tuple[np.ndarray, list[int]]], num_qubits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``perm`` and ``phase`` with ``(Fψ)[i] = phase[i]·ψ[perm[i]]`` for a product of monomial gates."""
+    dimension = 2**num_qubits
+    target, phase = np.arange(dimension), np.ones(dimension, dtype=complex)
+    for matrix, qargs in gates:
+        rows, values = _monomial(matrix)
+        local = sum(((target >> q) & 1) << t for t, q in enumerate(qargs))
+        phase = phase * values[local]
+        new_local = rows[local]
+        for t, q in enumerate(qargs):
+            target = (target & ~(1 << q)) | (((new_local >> t) & 1) << q)
+    perm = np.empty(dimension, dtype=np.int64)
+    perm[target] = np.arange(dimension)
+    return perm, phase[perm]
+
+
+__all__ = [
+    "ANSATZES",
+    "ENTANGLEMENTS",
+    "PARAMETER_NAME",
+    "ROTATION_AXES",
+    "GeneratorCircuit",
+    "LayeredCircuit",
+    "build_ansatz",
+    "build_generator",
+    "check_theta",
+    "layer_circuit",
+    "linear_angle",
+]

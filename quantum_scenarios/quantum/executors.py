@@ -1,0 +1,630 @@
+"""Executors: one generator circuit, several ways to run it.
+
+* ``exact``: a differentiable statevector simulation in PyTorch, compiled from the qiskit
+  circuit (autograd gradients, batched over parameter sets, CPU or GPU).
+* ``statevector``: :class:`qiskit.quantum_info.Statevector`, the reference.
+* ``aer`` / ``aer_mps``: qiskit-aer sampling with shots (statevector or matrix-product-state
+  method), optionally with the noise model of a fake IBM device; gradients by parameter shift.
+
+Every executor returns distributions over basis-state indices in qiskit's order (see
+:mod:`quantum_scenarios.encoding` for how an index decodes into asset values).
+
+How ``exact`` runs:
+    The circuit is compiled by :func:`~quantum_scenarios.quantum.circuits.layer_circuit`: the
+    loader's state is computed once with ``Statevector`` and becomes the initial state; the
+    ansatz becomes ``L`` layers of (one 2×2 matrix per qubit, one fixed permutation with
+    phases). A forward pass builds the 2×2 matrices of *all* layers in a few batched ops,
+    turns them into one Kronecker-product matrix per layer and qubit chunk, and applies each
+    chunk with one matmul. The backward pass is an adjoint sweep (a custom
+    ``torch.autograd.Function``): co-states run back through the same matrices, and for a
+    unitary factor ``U_q`` of a layer ``K = U_q ⊗ K'`` the gradient is ``ρ_q·U_q`` with
+    ``ρ_q = Tr_{≠q} |μ⟩⟨Kψ|`` (``μ`` the co-state after ``K``), so every qubit's gradient of a
+    layer comes from one reduction instead of differentiating the Kronecker products.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+import torch
+from qiskit import transpile
+from qiskit.quantum_info import Statevector
+
+from quantum_scenarios.quantum.circuits import (
+    ROTATION_AXES,
+    GeneratorCircuit,
+    LayeredCircuit,
+    check_theta,
+    layer_circuit,
+    linear_angle,
+)
+
+EXECUTORS = ("exact", "statevector", "aer", "aer_mps")
+
+
+def shift_coefficients(generator: GeneratorCircuit) -> np.ndarray:
+    """Per parameter, the coefficient ``c`` of the single rotation ``R(c·θ + o)`` it enters.
+
+    The parameter-shift rule ``∂f/∂θ = c·[f(θ + π/(2c)) − f(θ − π/(2c))]/2`` is exact for such
+    parameters.
+
+    Raises:
+        ValueError: If a parameter enters several gates, no gate, or a non-rotation gate.
+    """
+    index = {p: i for i, p in enumerate(generator.parameters)}
+    coefficients = np.zeros(len(index))
+    seen = np.zeros(len(index), dtype=int)
+    for instruction in generator.circuit.data:
+        op = instruction.operation
+        if not op.is_parameterized():
+            continue
+        if op.name not in ROTATION_AXES:
+            raise ValueError(
+                f"the parameter-shift rule here supports rx/ry/rz gates; received parameterised {op.name!r}"
+            )
+        i, coef, _ = linear_angle(op.name, op.params[0], index)
+        coefficients[i] = coef
+        seen[i] += 1
+    bad = [generator.parameters[i].name for i in np.flatnonzero((seen != 1) | (coefficients == 0))]
+    if bad:
+        raise ValueError(
+            f"the parameter-shift rule needs every parameter in exactly one rotation gate with a non-zero "
+            f"coefficient; {bad} are not (unused, or shared between gates)"
+        )
+    return coefficients
+
+
+def _check_weights(weights: Any, dimension: int) -> np.ndarray:
+    if hasattr(weights, "detach"):
+        weights = weights.detach().cpu().numpy()
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (dimension,):
+        raise ValueError(f"weights must have shape ({dimension},) (one per basis state), received {w.shape}")
+    return w
+
+
+def _check_shots(shots: int) -> None:
+    if not isinstance(shots, (int, np.integer)) or isinstance(shots, bool) or shots < 1:
+        raise ValueError(f"shots must be an integer >= 1, received {shots!r}")
+
+
+def _sample_indices(probabilities: np.ndarray, shots: int, seed: int | np.random.Generator) -> np.ndarray:
+    _check_shots(shots)
+    rng = np.random.default_rng(seed)
+    cumulative = np.cumsum(probabilities)
+    draws = np.searchsorted(cumulative, rng.random(int(shots)) * cumulative[-1], side="right")
+    return np.minimum(draws, probabilities.size - 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Executor interface
+# --------------------------------------------------------------------------------------------
+
+
+class Executor(ABC):
+    """Runs one :class:`GeneratorCircuit` for given parameter values.
+
+    Attributes:
+        name: Executor name (one of :data:`EXECUTORS`).
+        differentiable: Whether :meth:`probabilities` supports torch autograd.
+        generator: The generator circuit.
+        num_qubits: Circuit width ``N``.
+        num_parameters: Number of parameters ``P``.
+    """
+
+    name: str = ""
+    differentiable: bool = False
+
+    def __init__(self, generator: GeneratorCircuit) -> None:
+        if not isinstance(generator, GeneratorCircuit):
+            raise TypeError(f"generator must be a GeneratorCircuit, received {type(generator).__name__}")
+        self.generator = generator
+        self.num_qubits = generator.circuit.num_qubits
+        self.num_parameters = generator.num_parameters
+        self._shift: np.ndarray | None = None
+
+    @abstractmethod
+    def probabilities(self, theta: Any) -> Any:
+        """Distribution over the ``2**N`` basis states for parameters ``theta``."""
+
+    @abstractmethod
+    def sample(self, theta: Any, shots: int, *, seed: int) -> np.ndarray:
+        """``shots`` basis-state indices drawn from the generator's distribution, shape ``(shots,)``."""
+
+    def _expectations(self, thetas: np.ndarray, weights: np.ndarray, seed: int | None) -> np.ndarray:
+        """``Σ_x w_x p_θ(x)`` for each row of ``thetas``."""
+        return np.array([float(np.asarray(self.probabilities(t)) @ weights) for t in thetas])
+
+    def parameter_shift_gradient(self, theta: Any, weights: Any, *, seed: int | None = None) -> np.ndarray:
+        """Gradient ``∂/∂θ Σ_x w_x p_θ(x)`` by the parameter-shift rule (``2P`` circuit evaluations).
+
+        Args:
+            theta: Parameters, shape ``(P,)``.
+            weights: One weight per basis state, shape ``(2**N,)``.
+            seed: For shot-based executors, the seed of the shifted runs.
+
+        Returns:
+            Gradient, shape ``(P,)``.
+        """
+        values = check_theta(theta, self.num_parameters)
+        w = _check_weights(weights, 2**self.num_qubits)
+        if self._shift is None:
+            self._shift = shift_coefficients(self.generator)
+        shifts = np.diag(np.pi / (2 * self._shift))
+        expectations = self._expectations(np.concatenate([values + shifts, values - shifts]), w, seed)
+        plus, minus = expectations[: self.num_parameters], expectations[self.num_parameters :]
+        return self._shift * (plus - minus) / 2
+
+
+# --------------------------------------------------------------------------------------------
+# exact: layered torch statevector with an adjoint backward pass
+# --------------------------------------------------------------------------------------------
+
+_DTYPES = {"complex128": torch.complex128, "complex64": torch.complex64}
+
+
+def _chunks(num_qubits: int, max_chunk: int) -> list[tuple[int, int]]:
+    """Split qubits ``0 … n-1`` into balanced ``(lowest qubit, size)`` chunks of at most ``max_chunk``."""
+    count = -(-num_qubits // max_chunk)
+    sizes = [num_qubits // count + (1 if c < num_qubits % count else 0) for c in range(count)]
+    starts = np.cumsum([0, *sizes[:-1]])
+    return [(int(s), int(k)) for s, k in zip(starts, sizes)]
+
+
+def _bit_split(num_qubits: int) -> np.ndarray:
+    """``G[q, a, r]``: the basis index whose bit ``q`` is ``a`` and whose other bits are ``r``."""
+    rest = np.arange(2 ** (num_qubits - 1))
+    table = np.empty((num_qubits, 2, rest.size), dtype=np.int64)
+    for q in range(num_qubits):
+        low, high = rest & ((1 << q) - 1), (rest >> q) << (q + 1)
+        table[q, 0], table[q, 1] = high | low, high | low | (1 << q)
+    return table
+
+
+def _kron(unitaries: torch.Tensor, low: int, size: int) -> torch.Tensor:
+    """``U[..., low+size-1] ⊗ … ⊗ U[..., low]`` of ``(B, L, n, 2, 2)`` matrices: ``(B, L, 2**size, 2**size)``."""
+    matrix = unitaries[:, :, low + size - 1]
+    for q in range(low + size - 2, low - 1, -1):
+        u = unitaries[:, :, q]
+        b, l, d = matrix.shape[0], matrix.shape[1], matrix.shape[2]
+        matrix = (matrix[:, :, :, None, :, None] * u[:, :, None, :, None, :]).reshape(b, l, 2 * d, 2 * d)
+    return matrix
+
+
+class _LayeredStatevector:
+    """Torch evaluation of a :class:`LayeredCircuit` for a batch of per-qubit layer unitaries."""
+
+    def __init__(
+        self, layered: LayeredCircuit, *, max_chunk_qubits: int, dtype: torch.dtype, device: torch.device
+    ) -> None:
+        def tensor(array: np.ndarray, kind: torch.dtype) -> torch.Tensor:
+            return torch.as_tensor(np.asarray(array), dtype=kind, device=device)
+
+        n, layers = layered.num_qubits, layered.num_layers
+        self.num_qubits, self.num_layers, self.dimension = n, layers, 2**n
+        self.chunks = _chunks(n, max_chunk_qubits)
+        self.psi0 = tensor(layered.initial_state, dtype)
+        identity = np.tile(np.arange(self.dimension), (layers, 1))
+        self.has_perm = not np.array_equal(layered.perms, identity)
+        self.has_phase = not np.allclose(layered.phases, 1.0)
+        inverse = np.argsort(layered.perms, axis=1)
+        self.perms, self.inverse = tensor(layered.perms, torch.long), tensor(inverse, torch.long)
+        self.phases = tensor(layered.phases, dtype)
+        # F^† λ = (conj(phase)·λ)[inverse]  ==  conj(phase[inverse])·λ[inverse]
+        self.inverse_phases = tensor(np.conj(np.take_along_axis(layered.phases, inverse, axis=1)), dtype)
+        offsets = self.dimension * np.arange(layers)[:, None]
+        self.flat_perms = tensor((layered.perms + offsets).reshape(-1), torch.long)  # into (L·D) rows
+        self.flat_inverse = tensor((inverse + offsets).reshape(-1), torch.long)
+        self.split = tensor(_bit_split(n).reshape(-1), torch.long)
+        self.chunk_split = {size: tensor(_bit_split(size), torch.long) for _, size in self.chunks}
+
+    # -- fixed stages ---------------------------------------------------------------------------
+
+    def _fixed(self, psi: torch.Tensor, l: int) -> torch.Tensor:
+        psi = psi.index_select(1, self.perms[l]) if self.has_perm else psi
+        return psi * self.phases[l] if self.has_phase else psi
+
+    def _fixed_adjoint(self, psi: torch.Tensor, l: int | None = None) -> torch.Tensor:
+        """``F_l^† ψ`` for ``(B, D)`` states; with ``l=None``, every layer's stage on ``(B, L, D)`` states."""
+        if l is None:
+            b = psi.shape[0]
+            if self.has_perm:
+                psi = psi.reshape(b, -1).index_select(1, self.flat_inverse).reshape(b, self.num_layers, -1)
+            return psi * self.inverse_phases if self.has_phase else psi
+        psi = psi.index_select(1, self.inverse[l]) if self.has_perm else psi
+        return psi * self.inverse_phases[l] if self.has_phase else psi
+
+    # -- chunks ---------------------------------------------------------------------------------
+
+    def _apply_chunk(self, psi: torch.Tensor, matrix: torch.Tensor, low: int, size: int) -> torch.Tensor:
+        b, d = psi.shape[0], 2**size
+        if low == 0:
+            return (psi.reshape(b, -1, d) @ matrix.transpose(1, 2)).reshape(b, -1)
+        return (matrix.unsqueeze(1) @ psi.reshape(b, -1, d, 2**low)).reshape(b, -1)
+
+    def _chunk_cross(self, mu: torch.Tensor, out_conj: torch.Tensor, low: int, size: int) -> torch.Tensor:
+        """``Tr_{other qubits} |μ⟩⟨out|`` on one chunk, for ``(B, L, D)`` inputs: ``(B, L, d, d)``."""
+        b, l, d = mu.shape[0], mu.shape[1], 2**size
+        m, o = mu.reshape(b * l, -1, d, 2**low), out_conj.reshape(b * l, -1, d, 2**low)
+        if low == 0:
+            cross = m[..., 0].transpose(1, 2) @ o[..., 0]
+        elif m.shape[1] == 1:
+            cross = m[:, 0] @ o[:, 0].transpose(1, 2)
+        else:
+            cross = (m @ o.transpose(2, 3)).sum(1)
+        return cross.reshape(b, l, d, d)
+
+    # -- passes ---------------------------------------------------------------------------------
+
+    def forward(self, unitaries: torch.Tensor, *, keep: bool) -> tuple[torch.Tensor, Any]:
+        """Final states ``(B, D)``; with ``keep``, what the adjoint pass needs."""
+        b = unitaries.shape[0]
+        psi = self.psi0.expand(b, self.dimension)
+        if len(self.chunks) == 1:  # one dense matrix per layer, fixed stage folded into its rows
+            layers = _kron(unitaries, 0, self.num_qubits)
+            if self.has_perm:
+                b, d = layers.shape[0], self.dimension
+                layers = layers.reshape(b, -1, d).index_select(1, self.flat_perms).reshape(b, -1, d, d)
+            if self.has_phase:
+                layers = layers * self.phases[..., None]
+            states, column = [], psi.unsqueeze(-1)
+            for matrix in layers.unbind(1):
+                column = matrix @ column
+                states.append(column)
+            psi = column.squeeze(-1)
+            if not keep:
+                return psi, None
+            after = self._fixed_adjoint(torch.stack(states, 1).squeeze(-1))  # K_l ψ_l = F_l^† ψ_{l+1}
+            return psi, (layers, after)
+        matrices = [_kron(unitaries, low, size).unbind(1) for low, size in self.chunks]
+        outs = []
+        for l in range(self.num_layers):
+            for (low, size), chunk in zip(self.chunks, matrices):
+                psi = self._apply_chunk(psi, chunk[l], low, size)
+            if keep:
+                outs.append(psi)
+            psi = self._fixed(psi, l)
+        return psi, (matrices, torch.stack(outs, 1)) if keep else None
+
+    def adjoint(self, unitaries: torch.Tensor, saved: Any, grad: torch.Tensor) -> torch.Tensor:
+        """Gradient with respect to ``unitaries`` ``(B, L, n, 2, 2)`` given the final co-state ``grad``."""
+        b, n = grad.shape[0], self.num_qubits
+        if len(self.chunks) == 1:
+            layers, after = saved
+            lam, lams = grad.unsqueeze(-1), []
+            for l in range(self.num_layers - 1, -1, -1):
+                lams.append(lam)
+                lam = layers[:, l].mH @ lam
+            mu = self._fixed_adjoint(torch.stack(lams[::-1], 1).squeeze(-1))
+            shape = (b, self.num_layers, n, 2, -1)
+            split_mu = mu.index_select(-1, self.split).reshape(shape)  # (B, L, n, 2, D/2)
+            split_out = after.index_select(-1, self.split).reshape(shape)
+            cross = split_mu @ split_out.conj().transpose(-1, -2)
+        else:
+            matrices, after = saved
+            lam, mus = grad, []
+            for l in range(self.num_layers - 1, -1, -1):
+                mu_l = self._fixed_adjoint(lam, l)
+                mus.append(mu_l)
+                lam = mu_l
+                for (low, size), chunk in zip(self.chunks, matrices):
+                    lam = self._apply_chunk(lam, chunk[l].mH, low, size)
+            mu, after_conj = torch.stack(mus[::-1], 1), after.conj().resolve_conj()
+            parts = []
+            for low, size in self.chunks:
+                cross = self._chunk_cross(mu, after_conj, low, size)
+                split = self.chunk_split[size]
+                parts.append(cross[..., split[:, :, None, :], split[:, None, :, :]].sum(-1))  # (B, L, k, 2, 2)
+            cross = torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
+        return cross @ unitaries
+
+
+class _Evolution(torch.autograd.Function):
+    """``unitaries (B, L, n, 2, 2) → final states (B, D)`` with the adjoint backward pass."""
+
+    @staticmethod
+    def forward(ctx: Any, unitaries: torch.Tensor, engine: _LayeredStatevector) -> torch.Tensor:
+        psi, saved = engine.forward(unitaries, keep=True)
+        ctx.engine, ctx.saved = engine, saved
+        ctx.save_for_backward(unitaries)
+        return psi
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (unitaries,) = ctx.saved_tensors
+        result = ctx.engine.adjoint(unitaries, ctx.saved, grad)
+        ctx.saved = None
+        return result, None
+
+
+class ExactExecutor(Executor):
+    """Differentiable statevector simulation in PyTorch (see the module docstring).
+
+    Args:
+        generator: The generator circuit.
+        dtype: ``"complex128"`` (default; probabilities agree with qiskit to ~1e-14) or ``"complex64"``.
+        device: Torch device, e.g. ``"cpu"`` or ``"cuda"``.
+        max_chunk_qubits: A layer is applied as Kronecker-product matrices over chunks of at most
+            this many qubits, one matmul each; up to this width a layer is one dense matrix with
+            the entanglers folded in. Default: one dense matrix up to 6 qubits, else chunks of at
+            most 5 qubits (the fastest measured on CPU from 8 to 16 qubits).
+
+    Note:
+        Amplitudes equal qiskit's up to the circuit's global phase; probabilities are exact.
+        Gradients flow through :meth:`probabilities` and :meth:`amplitudes` by torch autograd.
+    """
+
+    name = "exact"
+    differentiable = True
+
+    def __init__(
+        self,
+        generator: GeneratorCircuit,
+        *,
+        dtype: str | torch.dtype = "complex128",
+        device: str | torch.device = "cpu",
+        max_chunk_qubits: int | None = None,
+    ) -> None:
+        super().__init__(generator)
+        if isinstance(dtype, str):
+            if dtype not in _DTYPES:
+                raise ValueError(f"dtype must be one of {tuple(_DTYPES)}, received {dtype!r}")
+            dtype = _DTYPES[dtype]
+        if dtype not in _DTYPES.values():
+            raise ValueError(f"dtype must be torch.complex128 or torch.complex64, received {dtype}")
+        if max_chunk_qubits is None:
+            max_chunk_qubits = self.num_qubits if self.num_qubits <= 6 else 5
+        integer = isinstance(max_chunk_qubits, (int, np.integer)) and not isinstance(max_chunk_qubits, bool)
+        if not integer or max_chunk_qubits < 1:
+            raise ValueError(f"max_chunk_qubits must be an integer >= 1, received {max_chunk_qubits!r}")
+        self.dtype = dtype
+        self.real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
+        self.device = torch.device(device)
+        self.layered = layer_circuit(generator.circuit, generator.parameters)
+        self._engine = _LayeredStatevector(
+            self.layered, max_chunk_qubits=int(max_chunk_qubits), dtype=dtype, device=self.device
+        )
+        as_tensor = lambda a, kind: torch.as_tensor(np.asarray(a), dtype=kind, device=self.device)  # noqa: E731
+        layered = self.layered
+        self._param_index = as_tensor(layered.param_index.reshape(-1), torch.long)
+        self._half_coef = as_tensor(layered.half_coef.reshape(-1), self.real_dtype)
+        self._half_offset = as_tensor(layered.half_offset.reshape(-1), self.real_dtype)
+        self._cos_matrix = as_tensor(layered.cos_matrix.reshape(-1, 2, 2), dtype)
+        self._sin_matrix = as_tensor(layered.sin_matrix.reshape(-1, 2, 2), dtype)
+
+    def _as_batch(self, theta: Any) -> tuple[torch.Tensor, bool]:
+        if not isinstance(theta, torch.Tensor):
+            theta = torch.as_tensor(np.asarray(theta, dtype=float))
+        theta = theta.to(device=self.device, dtype=self.real_dtype)
+        single = theta.ndim == 1
+        batch = theta.unsqueeze(0) if single else theta
+        if batch.ndim != 2 or batch.shape[1] != self.num_parameters:
+            raise ValueError(
+                f"theta must have shape ({self.num_parameters},) or (B, {self.num_parameters}), "
+                f"received {tuple(theta.shape)}"
+            )
+        return batch, single
+
+    def layer_unitaries(self, theta: torch.Tensor) -> torch.Tensor:
+        """Per layer and qubit, the product of that layer's single-qubit gates: ``(B, L, n, 2, 2)``."""
+        layered = self.layered
+        half = theta[:, self._param_index] * self._half_coef + self._half_offset  # (B, S)
+        cos, sin = torch.cos(half)[..., None, None], torch.sin(half)[..., None, None]
+        slots = cos * self._cos_matrix + sin * self._sin_matrix
+        slots = slots.reshape(theta.shape[0], layered.num_layers, self.num_qubits, -1, 2, 2)
+        product = slots[:, :, :, 0]
+        for j in range(1, slots.shape[3]):
+            product = slots[:, :, :, j] @ product
+        return product
+
+    def amplitudes(self, theta: Any) -> torch.Tensor:
+        """Statevector(s), shape ``(2**N,)`` or ``(B, 2**N)``; differentiable in ``theta``."""
+        batch, single = self._as_batch(theta)
+        if self.layered.num_layers == 0:
+            psi = self._engine.psi0.expand(batch.shape[0], -1).clone()
+        else:
+            unitaries = self.layer_unitaries(batch)
+            if torch.is_grad_enabled() and unitaries.requires_grad:
+                psi = _Evolution.apply(unitaries, self._engine)
+            else:
+                psi, _ = self._engine.forward(unitaries, keep=False)
+        return psi[0] if single else psi
+
+    def probabilities(self, theta: Any) -> torch.Tensor:
+        """Probabilities ``|ψ_θ|²``, shape ``(2**N,)`` or ``(B, 2**N)``; differentiable in ``theta``."""
+        return torch.view_as_real(self.amplitudes(theta)).square().sum(-1)
+
+    def sample(self, theta: Any, shots: int, *, seed: int) -> np.ndarray:
+        with torch.no_grad():
+            p = self.probabilities(theta).cpu().numpy().astype(np.float64)
+        if p.ndim != 1:
+            raise ValueError("sample takes one parameter vector of shape (P,)")
+        return _sample_indices(p, shots, seed)
+
+    def _expectations(self, thetas: np.ndarray, weights: np.ndarray, seed: int | None) -> np.ndarray:
+        dimension, layers = 2**self.num_qubits, max(self.layered.num_layers, 1)
+        per_row = layers * dimension**2 if len(self._engine.chunks) == 1 else 4 * dimension
+        step = max(1, 2**22 // per_row)  # about 64 MiB of complex128 per batch
+        w = torch.as_tensor(weights, dtype=self.real_dtype, device=self.device)
+        with torch.no_grad():
+            parts = [
+                (self.probabilities(torch.as_tensor(thetas[k : k + step])) @ w).cpu().numpy()
+                for k in range(0, len(thetas), step)
+            ]
+        return np.concatenate(parts).astype(np.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# statevector: qiskit reference
+# --------------------------------------------------------------------------------------------
+
+
+class StatevectorExecutor(Executor):
+    """Reference executor: ``qiskit.quantum_info.Statevector`` of the bound circuit."""
+
+    name = "statevector"
+    differentiable = False
+
+    def amplitudes(self, theta: Any) -> np.ndarray:
+        """Statevector, shape ``(2**N,)``."""
+        return Statevector(self.generator.bind(theta)).data
+
+    def probabilities(self, theta: Any) -> np.ndarray:
+        """Probabilities, shape ``(2**N,)`` (or ``(B, 2**N)`` for a batch of parameter vectors)."""
+        values = np.asarray(theta.detach().cpu().numpy() if hasattr(theta, "detach") else theta, dtype=float)
+        if values.ndim == 2:
+            return np.stack([self.probabilities(t) for t in values])
+        return Statevector(self.generator.bind(values)).probabilities()
+
+    def sample(self, theta: Any, shots: int, *, seed: int) -> np.ndarray:
+        return _sample_indices(self.probabilities(theta), shots, seed)
+
+
+# --------------------------------------------------------------------------------------------
+# aer: shots, optional device noise, statevector or MPS method
+# --------------------------------------------------------------------------------------------
+
+
+def fake_backend(name: str) -> Any:
+    """A fake IBM device from ``qiskit_ibm_runtime.fake_provider`` by class name or device name.
+
+    ``"FakeManilaV2"``, ``"manila"`` and ``"fake_manila"`` all name the same device.
+    """
+    from qiskit_ibm_runtime import fake_provider
+
+    available = sorted(
+        n for n in dir(fake_provider) if n.startswith("Fake") and n.endswith("V2") and n != "FakeProviderForBackendV2"
+    )
+    key = name.lower().removeprefix("fake_").removeprefix("fake").removesuffix("v2")
+    for candidate in available:
+        if candidate.lower().removeprefix("fake").removesuffix("v2") == key:
+            return getattr(fake_provider, candidate)()
+    raise ValueError(f"unknown fake backend {name!r}; expected one of {available}")
+
+
+class AerExecutor(Executor):
+    """qiskit-aer sampling with shots, seeded; optional noise model of a fake IBM device.
+
+    Args:
+        generator: The generator circuit.
+        shots: Shots per circuit for :meth:`probabilities` and :meth:`parameter_shift_gradient`.
+        seed: Seed used when a call passes none; calls without a seed advance an internal counter.
+        method: ``"statevector"`` or ``"matrix_product_state"`` (the ``aer_mps`` executor).
+        noise_backend: Name of a fake device (e.g. ``"FakeManilaV2"``); the circuit is transpiled
+            for it and sampled with its noise model. None: noiseless.
+        optimization_level: Transpiler optimisation level.
+    """
+
+    name = "aer"
+    differentiable = False
+
+    def __init__(
+        self,
+        generator: GeneratorCircuit,
+        *,
+        shots: int = 1024,
+        seed: int = 0,
+        method: str = "statevector",
+        noise_backend: str | None = None,
+        optimization_level: int = 1,
+    ) -> None:
+        super().__init__(generator)
+        from qiskit_aer import AerSimulator
+
+        _check_shots(shots)
+        if method not in ("statevector", "matrix_product_state"):
+            raise ValueError(f"method must be 'statevector' or 'matrix_product_state', received {method!r}")
+        self.shots, self.seed, self.method, self.noise_backend = int(shots), int(seed), method, noise_backend
+        self.name = "aer" if method == "statevector" else "aer_mps"
+        self._calls = 0
+        measured = generator.circuit.copy()
+        measured.measure_all()
+        if noise_backend is None:
+            self.simulator = AerSimulator(method=method)
+            self._circuit = transpile(
+                measured, self.simulator, optimization_level=optimization_level, seed_transpiler=seed
+            )
+        else:
+            backend = fake_backend(noise_backend)
+            if backend.num_qubits < self.num_qubits:
+                raise ValueError(
+                    f"noise backend {noise_backend!r} has {backend.num_qubits} qubits; the generator needs "
+                    f"{self.num_qubits}. Choose a larger fake device (e.g. 'FakeGuadalupeV2', 16 qubits)."
+                )
+            self.simulator = AerSimulator.from_backend(backend, method=method)
+            self._circuit = transpile(measured, backend, optimization_level=optimization_level, seed_transpiler=seed)
+        self._parameters = [p for p in generator.parameters if p in set(self._circuit.parameters)]
+
+    def _next_seed(self, seed: int | None) -> int:
+        if seed is not None:
+            return int(seed)
+        self._calls += 1
+        return self.seed + 1_000_003 * self._calls
+
+    def _run(self, thetas: np.ndarray, shots: int, seed: int) -> list[dict[str, int]]:
+        order = {p: i for i, p in enumerate(self.generator.parameters)}
+        columns = [order[p] for p in self._parameters]
+        circuits = [self._circuit.assign_parameters(dict(zip(self._parameters, t[columns].tolist()))) for t in thetas]
+        result = self.simulator.run(circuits, shots=shots, seed_simulator=seed).result()
+        return [result.get_counts(k) for k in range(len(circuits))]
+
+    def _frequencies(self, counts: dict[str, int]) -> np.ndarray:
+        p = np.zeros(2**self.num_qubits)
+        for bits, count in counts.items():
+            p[int(bits.replace(" ", ""), 2)] += count
+        return p / p.sum()
+
+    def probabilities(self, theta: Any, *, seed: int | None = None) -> np.ndarray:
+        """Empirical frequencies from ``shots`` samples, shape ``(2**N,)``."""
+        values = check_theta(theta, self.num_parameters)
+        return self._frequencies(self._run(values[None], self.shots, self._next_seed(seed))[0])
+
+    def sample(self, theta: Any, shots: int, *, seed: int) -> np.ndarray:
+        """``shots`` basis-state indices, in a seeded random order."""
+        _check_shots(shots)
+        values = check_theta(theta, self.num_parameters)
+        counts = self._run(values[None], int(shots), int(seed))[0]
+        draws = np.concatenate([np.full(c, int(b.replace(" ", ""), 2)) for b, c in sorted(counts.items())])
+        return np.random.default_rng(seed).permutation(draws)
+
+    def _expectations(self, thetas: np.ndarray, weights: np.ndarray, seed: int | None) -> np.ndarray:
+        counts = self._run(thetas, self.shots, self._next_seed(seed))
+        return np.array([self._frequencies(c) @ weights for c in counts])
+
+
+def make_executor(name: str, generator: GeneratorCircuit, **options: Any) -> Executor:
+    """Executor by name: ``exact``, ``statevector``, ``aer`` or ``aer_mps``.
+
+    Args:
+        name: One of :data:`EXECUTORS`.
+        generator: The generator circuit.
+        **options: Keyword arguments of the executor class (e.g. ``dtype``, ``device`` for
+            ``exact``; ``shots``, ``seed``, ``noise_backend`` for ``aer``).
+    """
+    if name == "exact":
+        return ExactExecutor(generator, **options)
+    if name == "statevector":
+        if options:
+            raise TypeError(f"the statevector executor takes no options, received {sorted(options)}")
+        return StatevectorExecutor(generator)
+    if name == "aer":
+        return AerExecutor(generator, **options)
+    if name == "aer_mps":
+        if options.get("method", "matrix_product_state") != "matrix_product_state":
+            raise ValueError("executor 'aer_mps' always uses method='matrix_product_state'")
+        return AerExecutor(generator, **{**options, "method": "matrix_product_state"})
+    raise ValueError(f"executor must be one of {EXECUTORS}, received {name!r}")
+
+
+__all__ = [
+    "EXECUTORS",
+    "AerExecutor",
+    "ExactExecutor",
+    "Executor",
+    "StatevectorExecutor",
+    "fake_backend",
+    "make_executor",
+    "shift_coefficients",
+]
