@@ -187,7 +187,9 @@ def main() -> None:
     }
     risk = risk_table(sets, levels=(0.95, 0.99), horizons=(1, 5, 10))
     stress_seconds = time.perf_counter() - stress_start
-    portfolio = risk[risk["asset"] == "portfolio"].pivot_table(index=["scenario_type", "horizon"], columns="level", values=["var", "es"])
+    portfolio = risk[risk["asset"] == "portfolio"].pivot_table(
+        index=["scenario_type", "horizon"], columns="level", values=["var", "es"]
+    )
     print(f"\nStress scenarios ({args.paths} GARCH-mode paths x {args.horizon} days from the last observed day, "
           f"built in {stress_seconds:.1f}s); equal-weight portfolio VaR / ES:")
     print(portfolio.round(4).to_string())

@@ -283,7 +283,9 @@ def abs_autocorrelation(log_returns: ArrayLike | pd.DataFrame, *, max_lag: int =
     if x.ndim != 3:
         raise ValueError(f"log_returns must have shape (T, d) or (n_paths, T, d); received {x.shape}")
     if not 1 <= max_lag < x.shape[1] - 1:
-        raise ValueError(f"max_lag must be between 1 and {x.shape[1] - 2} for series of length {x.shape[1]}; received {max_lag}")
+        raise ValueError(
+            f"max_lag must be between 1 and {x.shape[1] - 2} for series of length {x.shape[1]}; received {max_lag}"
+        )
     a = np.abs(x)
     a = a - a.mean(axis=1, keepdims=True)
     denominator = (a**2).sum(axis=1)  # (n, d)

@@ -96,11 +96,11 @@ def train_task(
         init_scale=circuit.init_scale,
     )
     callback, bar = _progress_printer(training.epochs, show_progress)
-    options: dict[str, Any] = {"seed": executor.seed}
+    options: dict[str, Any] = {}
     if executor.name == "exact":
-        options |= {"precision": executor.precision, "device": executor.device}
+        options = {"dtype": executor.precision, "device": executor.device}
     elif executor.name in {"aer", "aer_mps"}:
-        options |= {"noise_backend": executor.noise_backend}
+        options = {"seed": executor.seed, "shots": executor.shots, "noise_backend": executor.noise_backend}
     try:
         result = train_qgan(
             encoded,

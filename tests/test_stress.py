@@ -16,7 +16,7 @@ from quantum_scenarios.scenarios.stress import (
     tail_scenarios,
     volatility_shock,
 )
-from quantum_scenarios.scenarios.trajectories import paths_from_draws, simulate_paths
+from quantum_scenarios.scenarios.trajectories import simulate_paths
 from quantum_scenarios.scenarios.volatility import GarchFit
 from quantum_scenarios.tail_risk import expected_shortfall, var
 
@@ -54,7 +54,10 @@ def garch_paths():
 def test_portfolio_losses_aggregate_simple_returns() -> None:
     r = np.array([[[0.01, -0.02], [0.03, 0.01]], [[-0.1, 0.0], [0.0, -0.05]]])
     w = np.array([0.25, 0.75])
-    expected = [-(0.25 * (np.exp(0.04) - 1) + 0.75 * (np.exp(-0.01) - 1)), -(0.25 * (np.exp(-0.1) - 1) + 0.75 * (np.exp(-0.05) - 1))]
+    expected = [
+        -(0.25 * (np.exp(0.04) - 1) + 0.75 * (np.exp(-0.01) - 1)),
+        -(0.25 * (np.exp(-0.1) - 1) + 0.75 * (np.exp(-0.05) - 1)),
+    ]
     np.testing.assert_allclose(portfolio_losses(r, w), expected, rtol=1e-12)
     np.testing.assert_allclose(portfolio_losses(r), -np.expm1(r.sum(axis=1)).mean(axis=1), rtol=1e-12)
     with pytest.raises(ValueError, match=r"one weight per asset; expected 2, received 3"):
@@ -97,7 +100,8 @@ def test_volatility_shock_scales_the_starting_volatility_and_keeps_the_draws(gar
 
 
 def test_volatility_shock_in_iid_mode_scales_deviations_from_the_mean() -> None:
-    paths = simulate_paths(lambda k, rng: 0.001 + 0.01 * rng.standard_normal((k, 3)), n_paths=200, horizon=3, mode="iid", last_prices=LAST, assets=ASSETS)
+    draw = lambda k, rng: 0.001 + 0.01 * rng.standard_normal((k, 3))  # noqa: E731
+    paths = simulate_paths(draw, n_paths=200, horizon=3, mode="iid", last_prices=LAST, assets=ASSETS)
     shocked = volatility_shock(paths, factor=3.0)
     mean = paths.log_returns.mean(axis=(0, 1))
     np.testing.assert_allclose(shocked.log_returns - mean, 3.0 * (paths.log_returns - mean), rtol=1e-12)
@@ -166,7 +170,8 @@ def test_historical_replay_finds_planted_crashes_without_overlap() -> None:
     starts = [index.get_loc(s) for s in replay.extra["start"]]
     assert all(abs(a - b) >= 5 for i, a in enumerate(starts) for b in starts[i + 1 :])
     np.testing.assert_array_equal(replay.log_returns[0], returns.iloc[100:105].to_numpy())
-    np.testing.assert_allclose(replay.trajectories.levels[0, -1], LAST.to_numpy() * np.exp(returns.iloc[100:105].sum().to_numpy()))
+    crash_growth = np.exp(returns.iloc[100:105].sum().to_numpy())
+    np.testing.assert_allclose(replay.trajectories.levels[0, -1], LAST.to_numpy() * crash_growth)
     assert replay.extra["loss"].is_monotonic_decreasing
     with pytest.raises(ValueError, match=r"needs at least 400 rows of returns; received 300"):
         historical_replay(returns, horizon=400)
@@ -190,11 +195,15 @@ def test_risk_table_matches_direct_var_and_es(garch_paths) -> None:
     assert list(table.columns) == ["scenario_type", "horizon", "level", "asset", "var", "es", "n_scenarios"]
     assert set(table["horizon"]) == {1, 5}  # 10 > the 5-step paths, left out
     assert len(table) == 2 * 2 * 2 * 4  # sets x horizons x levels x (portfolio + 3 assets)
-    row = table[(table.scenario_type == "vol_shock") & (table.horizon == 5) & (table.level == 0.99) & (table.asset == "portfolio")].iloc[0]
+    def pick(kind: str, horizon: int, level: float, asset: str) -> pd.Series:
+        match = (table.scenario_type == kind) & (table.horizon == horizon) & (table.level == level)
+        return table[match & (table.asset == asset)].iloc[0]
+
+    row = pick("vol_shock", 5, 0.99, "portfolio")
     assert row["var"] == var(portfolio_losses(shock.log_returns), 0.99)
     assert row["es"] == expected_shortfall(portfolio_losses(shock.log_returns), 0.99)
     one_day_b = -np.expm1(paths.log_returns[:, 0, 1])
-    row = table[(table.scenario_type == "base") & (table.horizon == 1) & (table.level == 0.95) & (table.asset == "B")].iloc[0]
+    row = pick("base", 1, 0.95, "B")
     assert row["var"] == var(one_day_b, 0.95) and row["n_scenarios"] == 1000
     assert (table["es"] >= table["var"]).all()
     by_list = risk_table([shock], horizons=(5,))

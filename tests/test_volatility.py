@@ -114,7 +114,7 @@ def test_simulated_variance_matches_arch_multi_step_forecast(returns: pd.DataFra
 def test_bad_inputs_are_rejected(returns: pd.DataFrame, fit: GarchFit) -> None:
     gappy = returns.iloc[:300].copy()
     gappy.iloc[5, 1] = np.nan
-    with pytest.raises(ValueError, match=r"asset 'B' on 2000-01-10 00:00:00 is nan; drop or fill missing days"):
+    with pytest.raises(ValueError, match=r"asset 'B' on 2000-01-10 is nan; drop or fill missing days"):
         fit_garch(gappy)
     with pytest.raises(ValueError, match=r"dist must be one of \['normal', 't'\]; received 'skewt'"):
         fit_garch(returns, dist="skewt")
@@ -123,7 +123,7 @@ def test_bad_inputs_are_rejected(returns: pd.DataFrame, fit: GarchFit) -> None:
     with pytest.raises(TypeError, match=r"wide pandas DataFrame .* received ndarray"):
         fit_garch(returns.to_numpy())
     with pytest.raises(ValueError, match=r"returns lack the fitted assets \['B'\]"):
-        fit.filter(returns[["A"]])
+        fit.filter(returns.iloc[2000:][["A"]])
     with pytest.raises(ValueError, match=r"residuals must have shape \(n_paths, horizon, 2\)"):
         fit.simulate(np.zeros((3, 2)))
 
@@ -132,3 +132,8 @@ def test_normal_distribution_fit_has_infinite_nu(returns: pd.DataFrame) -> None:
     fit = fit_garch(returns.iloc[:500], dist="normal")
     assert np.isinf(fit.params["nu"]).all()
     assert fit.dist == "normal"
+
+
+def test_filter_refuses_rows_inside_the_fitted_sample(returns: pd.DataFrame, fit: GarchFit) -> None:
+    with pytest.raises(ValueError, match=r"after the last fitted day 2007-08-31; received returns starting 2000-01-03"):
+        fit.filter(returns)

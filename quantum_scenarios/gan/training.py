@@ -383,7 +383,7 @@ class _Run:
             (grad,) = torch.autograd.grad(loss, self.theta)
             return float(loss.detach()), grad.detach()
         theta = self.theta.detach().numpy()
-        seed = self._seed()
+        seed = self._seed() if self.sampled else None
         p = self._generated_histogram(theta, seed) if self.sampled else self._current()
         if renyi:
             weights = renyi_gradient_weights(self.target, p, alpha)
@@ -399,7 +399,7 @@ class _Run:
         """One COBYLA run on the generator loss (discriminator fixed); updates ``theta`` in place."""
         renyi, alpha = self.config["loss"] == "renyi", self.config["renyi_alpha"]
         weights = generator_weights(logits)
-        seed = self._seed()  # common random numbers: every evaluation of this run uses the same seed
+        seed = self._seed() if self.sampled else None  # one seed for every evaluation of this run
 
         def objective(theta: np.ndarray) -> float:
             p = self._generated_histogram(theta, seed) if self.sampled else self._numpy_probabilities(theta)

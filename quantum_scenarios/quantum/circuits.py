@@ -288,7 +288,7 @@ def _expand(circuit: QuantumCircuit, instruction: CircuitInstruction) -> list[tu
     single.append(op, range(op.num_qubits))
     expanded = transpile(single, basis_gates=_BASIS, optimization_level=0)
     pairs = [(i.operation, [qargs[expanded.find_bit(q).index] for q in i.qubits]) for i in expanded.data]
-    for inner, inner_qargs in pairs:
+    for inner, _ in pairs:
         if not _supported(inner):
             raise ValueError(
                 f"cannot compile gate {op.name!r} on qubits {qargs}: its decomposition contains {inner.name!r}"

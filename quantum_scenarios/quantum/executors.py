@@ -334,9 +334,7 @@ class _Evolution(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (unitaries,) = ctx.saved_tensors
-        result = ctx.engine.adjoint(unitaries, ctx.saved, grad)
-        ctx.saved = None
-        return result, None
+        return ctx.engine.adjoint(unitaries, ctx.saved, grad), None
 
 
 class ExactExecutor(Executor):

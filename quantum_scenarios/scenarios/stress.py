@@ -23,7 +23,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from quantum_scenarios.scenarios.trajectories import Trajectories, paths_from_draws
-from quantum_scenarios.scenarios.volatility import GarchFit
+from quantum_scenarios.scenarios.volatility import GarchFit, check_returns, format_date
 from quantum_scenarios.tail_risk import expected_shortfall, var
 
 __all__ = [
@@ -41,7 +41,7 @@ __all__ = [
 SCENARIO_TYPES = ("tail", "vol_shock", "correlation_stress", "historical_replay")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class StressSet:
     """One stress scenario type: its paths and per-path annotations.
 
@@ -353,24 +353,15 @@ def historical_replay(
         One path per window, worst first; ``extra`` has ``path_id``, ``rank``, ``start``,
         ``end`` (the window's first and last dates) and ``loss``.
     """
-    if not isinstance(returns, pd.DataFrame):
-        raise TypeError(f"returns must be a wide pandas DataFrame; received {type(returns).__name__}")
     if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
         raise ValueError(f"horizon must be a positive integer number of days; received {horizon!r}")
     if isinstance(n_windows, bool) or not isinstance(n_windows, (int, np.integer)) or n_windows < 1:
         raise ValueError(f"n_windows must be a positive integer; received {n_windows!r}")
-    r = returns.to_numpy(dtype=float)
+    r = check_returns(returns).to_numpy(dtype=float)
     if r.shape[0] < horizon:
         raise ValueError(
             f"historical replay of {horizon}-day windows needs at least {horizon} rows of returns; "
             f"received {r.shape[0]}"
-        )
-    bad = ~np.isfinite(r)
-    if bad.any():
-        row, col = (int(a[0]) for a in np.nonzero(bad))
-        raise ValueError(
-            f"returns must be finite: asset {returns.columns[col]!r} on {returns.index[row]} "
-            f"is {float(r[row, col])}"
         )
     assets = tuple(str(c) for c in returns.columns)
     w = _weights(weights, len(assets))
@@ -408,7 +399,7 @@ def historical_replay(
     worst = extra.iloc[0]
     description = (
         f"the {starts.size} worst non-overlapping {horizon}-day windows of the data; the worst, "
-        f"{worst['start']} to {worst['end']}, lost {worst['loss']:.2%}"
+        f"{format_date(worst['start'])} to {format_date(worst['end'])}, lost {worst['loss']:.2%}"
     )
     return StressSet("historical_replay", replay, extra, description)
 

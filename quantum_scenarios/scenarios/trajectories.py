@@ -44,7 +44,7 @@ _MODES = ("garch", "iid")
 FRAME_COLUMNS = ("run_id", "scenario_type", "path_id", "step", "asset", "log_return", "level")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Trajectories:
     """Simulated paths of joint log returns and price levels.
 
@@ -52,7 +52,7 @@ class Trajectories:
         log_returns: Shape ``(n_paths, horizon, d)``; daily log returns.
         levels: Shape ``(n_paths, horizon, d)``; prices after each step.
         assets: Asset names, the last axis's order.
-        mode: ``"garch"`` or ``"iid"``.
+        mode: ``"garch"`` or ``"iid"`` (``"historical"`` for replayed data windows).
         seed: Seed the draws came from (``None`` when built from given draws without one).
         draws: The generator draws the paths were built from, ``(n_paths, horizon, d)``
             (standardised residuals in GARCH mode, log returns in iid mode).

@@ -29,13 +29,26 @@ import numpy as np
 import pandas as pd
 from arch import arch_model
 
-__all__ = ["GarchFit", "fit_garch"]
+__all__ = ["GarchFit", "check_returns", "fit_garch", "format_date"]
 
 _DISTS = {"t": "t", "normal": "normal"}
 _PARAM_NAMES = ("mu", "omega", "alpha", "beta", "nu")
 
 
-def _check_returns(returns: pd.DataFrame, *, name: str = "returns") -> pd.DataFrame:
+def format_date(value: object) -> str:
+    """A row label for messages: ``2008-10-10`` for midnight timestamps, ``str`` otherwise."""
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return str(value.date())
+    return str(value)
+
+
+def check_returns(returns: pd.DataFrame, *, name: str = "returns") -> pd.DataFrame:
+    """Check a wide frame of returns: a DataFrame, not empty, every value finite.
+
+    Raises:
+        TypeError: If ``returns`` is not a DataFrame.
+        ValueError: If it is empty or holds a missing / infinite value (naming asset and date).
+    """
     if not isinstance(returns, pd.DataFrame):
         raise TypeError(
             f"{name} must be a wide pandas DataFrame (one column per asset); "
@@ -48,13 +61,13 @@ def _check_returns(returns: pd.DataFrame, *, name: str = "returns") -> pd.DataFr
     if bad.any():
         row, col = (int(a[0]) for a in np.nonzero(bad))
         raise ValueError(
-            f"{name} must be finite: asset {returns.columns[col]!r} on {returns.index[row]} "
+            f"{name} must be finite: asset {returns.columns[col]!r} on {format_date(returns.index[row])} "
             f"is {float(values[row, col])}; drop or fill missing days before fitting"
         )
     return returns
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GarchFit:
     """Fitted per-asset GARCH(1,1) models and their last observed state.
 
@@ -105,7 +118,13 @@ class GarchFit:
             (scaled units), both with the index and columns of ``returns``. ``sigma_t``
             depends only on data before ``t``, so it is a genuine one-day-ahead forecast.
         """
-        returns = _check_returns(returns)
+        returns = check_returns(returns)
+        fitted = self.residuals.index
+        if len(fitted) and len(returns.index) and returns.index[0] <= fitted[-1]:
+            raise ValueError(
+                f"filter continues the recursion after the last fitted day {format_date(fitted[-1])}; received "
+                f"returns starting {format_date(returns.index[0])}. Pass only the rows after the fitted sample (e.g. the test period)"
+            )
         missing = [a for a in self.assets if a not in returns.columns]
         if missing:
             raise ValueError(
@@ -210,7 +229,7 @@ def fit_garch(returns: pd.DataFrame, *, dist: str = "t", scale: float = 100.0) -
     Warns:
         RuntimeWarning: when the optimiser reports non-convergence for an asset.
     """
-    returns = _check_returns(returns)
+    returns = check_returns(returns)
     if dist not in _DISTS:
         raise ValueError(f"dist must be one of {sorted(_DISTS)}; received {dist!r}")
     if not (np.isfinite(scale) and scale > 0):
