@@ -155,8 +155,12 @@ def our_step(num_qubits: int) -> Callable[[], None]:
     return step
 
 
-def time_step(step: Callable[[], None], repeats: int, warmup: int = 1) -> float:
-    """Median wall time of ``step`` over ``repeats`` calls, after ``warmup`` untimed calls."""
+def time_step(step: Callable[[], None], repeats: int, warmup: int = 1) -> tuple[float, float]:
+    """Best and median wall time of ``step`` over ``repeats`` calls, after ``warmup`` untimed calls.
+
+    The best time is :mod:`timeit`'s estimate of the intrinsic cost (other load only adds to a
+    run); the median shows what a training loop sees on a busy machine.
+    """
     for _ in range(warmup):
         step()
     times = []
@@ -164,7 +168,7 @@ def time_step(step: Callable[[], None], repeats: int, warmup: int = 1) -> float:
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return min(times), statistics.median(times)
 
 
 # -- training --------------------------------------------------------------------------------------
@@ -240,15 +244,20 @@ def main() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
 
-    sizes = [(6, 5, 200), (10, 2, 100)] + ([] if args.quick else [(14, 1, 20)])  # (qubits, qiskit-ML reps, our reps)
-    print("\nGenerator gradient per step (forward + backward of -Σ p_θ(x) log D(x)), efficient_su2(n, reps=6):")
-    print(f"{'qubits':>6} {'params':>6} {'qiskit-ML [s]':>14} {'ours [ms]':>10} {'speed-up':>10}")
+    sizes = [(6, 5, 200), (10, 3, 100)] + ([] if args.quick else [(14, 1, 20)])  # (qubits, qiskit-ML reps, our reps)
+    print("\nGenerator gradient per step (forward + backward of -Σ p_θ(x) log D(x)), H + efficient_su2(n, reps=6):")
+    print(f"{'':>14} {'qiskit-ML [s]':>19} {'ours [ms]':>17} {'speed-up':>17}")
+    print(f"{'qubits params':>14} {'best':>9} {'median':>9} {'best':>8} {'median':>8} {'best':>8} {'median':>8}")
     ratios = {}
     for n, qml_repeats, our_repeats in sizes:
         ours = time_step(our_step(n), our_repeats, warmup=3)
         theirs = time_step(qiskit_ml_step(n), qml_repeats, warmup=1 if n < 14 else 0)
-        ratios[n] = theirs / ours
-        print(f"{n:>6} {14 * n:>6} {theirs:>14.3f} {1000 * ours:>10.3f} {ratios[n]:>9.0f}x", flush=True)
+        ratios[n] = theirs[0] / ours[0]
+        print(
+            f"{n:>6} {14 * n:>7} {theirs[0]:>9.3f} {theirs[1]:>9.3f} {1000 * ours[0]:>8.3f} {1000 * ours[1]:>8.3f} "
+            f"{ratios[n]:>7.0f}x {theirs[1] / ours[1]:>7.0f}x",
+            flush=True,
+        )
 
     print(f"\nOurs (train_qgan defaults, exact executor) until exact KL(target‖generator) <= {KL_TARGET}:")
     runs = [train_ours(seed) for seed in range(args.seeds)]
@@ -271,9 +280,9 @@ def main() -> None:
         )
 
     print("\nTargets:")
-    print(f"  >= 300x at 6 qubits:  {ratios[6]:.0f}x  {'PASS' if ratios[6] >= 300 else 'FAIL'}")
+    print(f"  >= 300x at 6 qubits (best times):   {ratios[6]:.0f}x  {'PASS' if ratios[6] >= 300 else 'FAIL'}")
     if 14 in ratios:
-        print(f"  >= 1000x at 14 qubits: {ratios[14]:.0f}x  {'PASS' if ratios[14] >= 1000 else 'FAIL'}")
+        print(f"  >= 1000x at 14 qubits (best times): {ratios[14]:.0f}x  {'PASS' if ratios[14] >= 1000 else 'FAIL'}")
     worst = max(r["seconds"] if r["reached"] else float("inf") for r in runs)
     print(f"  KL <= {KL_TARGET} in < 10 s: slowest seed {worst:.2f} s  {'PASS' if worst < 10 else 'FAIL'}")
 

@@ -369,6 +369,32 @@ def write_market_data(
     return {"prices": market_dir / "prices.parquet", "returns": market_dir / "returns.parquet"}
 
 
+def read_market_data(run_dir: str | Path) -> MarketData:
+    """Read a run's ``market/prices.parquet`` and ``returns.parquet`` back as :class:`MarketData`.
+
+    Raises:
+        InputDataError: a file is missing (names it and the command that writes it).
+    """
+    market_dir = Path(run_dir) / "market"
+    frames = {}
+    for name in ("prices", "returns"):
+        path = market_dir / f"{name}.parquet"
+        if not path.is_file():
+            raise InputDataError(
+                f"{path} not found: run 'qscen validate' or 'qscen run' for this run id first, "
+                "or pass --source to ingest prices"
+            )
+        frame = pd.read_parquet(path).set_index("date")
+        frame.index = pd.DatetimeIndex(frame.index, name="date")
+        frames[name] = frame.astype("float64")
+    info = read_parquet_metadata(market_dir / "prices.parquet")
+    from quantum_scenarios.market.sources import MarketData  # noqa: PLC0415 - sources imports io
+
+    return MarketData(
+        frames["prices"], frames["returns"], str(info.get("source", market_dir)), str(info.get("return_kind", "log"))
+    )
+
+
 def write_scenario_dataset(
     frame: pd.DataFrame, dataset_dir: str | Path, *, metadata: Mapping[str, Any]
 ) -> Path:

@@ -87,3 +87,9 @@ def validate_task(
 def write_market_task(data: MarketData, layout: RunLayout, metadata: dict) -> dict[str, Path]:
     """Write prices.parquet and returns.parquet into the run's market folder."""
     return io.write_market_data(data, layout.run_dir, metadata=metadata)
+
+
+@task(name="read-run-market-data", retries=2, retry_delay_seconds=2)
+def read_run_market_task(layout: RunLayout) -> MarketData:
+    """Read the market data an earlier command wrote into this run."""
+    return io.read_market_data(layout.run_dir)

@@ -7,6 +7,9 @@ identical re-run skips training.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
 import sys
 from pathlib import Path
 from datetime import timedelta
@@ -20,7 +23,10 @@ from prefect.logging import get_run_logger
 
 from quantum_scenarios.config import CircuitConfig, EncodingConfig, ExecutorConfig, TrainingConfig
 from quantum_scenarios.encoding import Encoding, encode
+from quantum_scenarios.gan import training as training_module
 from quantum_scenarios.gan.training import EpochRecord, TrainingResult, train_qgan
+from quantum_scenarios.quantum import circuits as circuits_module
+from quantum_scenarios.quantum import executors as executors_module
 from quantum_scenarios.model import save_model
 from quantum_scenarios.quantum.circuits import GeneratorCircuit, build_generator
 from quantum_scenarios.runs import RunLayout
@@ -60,7 +66,7 @@ def _progress_printer(total: int, show: bool):
         def update(record: EpochRecord) -> None:
             bar.update(1)
             bar.set_postfix(kl=f"{record.kl:.4f}", fid=f"{record.fidelity:.4f}")
-            if record.epoch + 1 >= total:
+            if record.epoch >= total:
                 bar.close()
 
         return update, bar
@@ -68,15 +74,33 @@ def _progress_printer(total: int, show: bool):
     every = max(1, total // 10)
 
     def log(record: EpochRecord) -> None:
-        if (record.epoch + 1) % every == 0:
-            logger.info("epoch %d/%d  KL %.4f  fidelity %.4f", record.epoch + 1, total, record.kl, record.fidelity)
+        if record.epoch % every == 0:
+            logger.info("epoch %d/%d  KL %.4f  fidelity %.4f", record.epoch, total, record.kl, record.fidelity)
 
     return log, None
 
 
+def _train_cache_key(context: Any, parameters: dict[str, Any]) -> str:
+    """Cache key of training: the encoding (contract + target), the three configs and the training code.
+
+    Pickles of qiskit circuits are not byte-stable across processes, so the key is built from
+    the encoding's serialised contract and histogram rather than from the object itself.
+    """
+    encoded: Encoding = parameters["encoded"]
+    digest = hashlib.sha256()
+    digest.update(json.dumps(encoded.contract.to_dict(), sort_keys=True, default=str).encode())
+    digest.update(np.ascontiguousarray(encoded.target, dtype=np.float64).tobytes())
+    for name in ("circuit", "executor", "training"):
+        digest.update(parameters[name].model_dump_json().encode())
+    for module in (training_module, circuits_module, executors_module):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(inspect.getsource(train_task.fn).encode())
+    return f"train-{digest.hexdigest()}"
+
+
 @task(
     name="train",
-    cache_policy=(INPUTS - "show_progress" - "checkpoint_dir") + TASK_SOURCE,
+    cache_key_fn=_train_cache_key,
     cache_expiration=timedelta(days=30), persist_result=True)
 def train_task(
     encoded: Encoding,

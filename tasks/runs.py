@@ -10,11 +10,23 @@ from quantum_scenarios.errors import ValidationFailedError
 from quantum_scenarios.runs import RunLayout, new_run_id
 
 
+@task(name="find-run", cache_policy=NO_CACHE)
+def find_run_task(output: OutputConfig) -> bool:
+    """Whether the configured run id already holds market data."""
+    if output.run_id is None:
+        return False
+    layout = RunLayout(output.workdir.resolve(), output.run_id, staged=False)
+    return (layout.market_dir / "returns.parquet").is_file()
+
+
 @task(name="open-run", cache_policy=NO_CACHE)
-def open_run_task(output: OutputConfig, config: dict) -> RunLayout:
-    """Create the run's staging folders (run id from the config, or a fresh one)."""
+def open_run_task(output: OutputConfig, config: dict, keep_existing: bool = False) -> RunLayout:
+    """Create the run's staging folders (run id from the config, or a fresh one).
+
+    ``keep_existing`` starts from a copy of the committed run (``qscen train`` adds a model to it).
+    """
     run_id = output.run_id or new_run_id(config)
-    return RunLayout(output.workdir.resolve(), run_id).open()
+    return RunLayout(output.workdir.resolve(), run_id).open(keep_existing=keep_existing)
 
 
 @task(name="commit-run", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=1)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from quantum_scenarios.gan.discriminator import Discriminator
+from quantum_scenarios.gan.discriminator import Discriminator, check_hidden_widths
 
 BOUNDS = [[-0.05, 0.03], [-2.0, 2.0]]
 
@@ -68,3 +68,9 @@ def test_bad_arguments_are_refused_with_clear_messages():
         Discriminator(BOUNDS, negative_slope=1.5)
     with pytest.raises(ValueError, match=r"expects values of shape \(m, 2\), got \(4, 3\)"):
         Discriminator(BOUNDS)(torch.zeros(4, 3, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("hidden", [(2.5,), ("wide",), (-1,)])
+def test_hidden_widths_must_be_positive_integers(hidden):
+    with pytest.raises(ValueError, match="hidden widths must be positive integers"):
+        check_hidden_widths(hidden)

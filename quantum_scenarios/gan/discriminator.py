@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Discriminator"]
+__all__ = ["Discriminator", "check_hidden_widths"]
 
 
 class Discriminator(nn.Module):
@@ -54,7 +54,7 @@ class Discriminator(nn.Module):
     ) -> None:
         super().__init__()
         bounds_arr = _check_bounds(bounds)
-        hidden = _check_hidden(hidden)
+        hidden = check_hidden_widths(hidden)
         if not 0.0 <= negative_slope < 1.0:
             raise ValueError(f"negative_slope must be in [0, 1), got {negative_slope}")
         self.num_features = int(bounds_arr.shape[0])
@@ -124,8 +124,18 @@ def _check_bounds(bounds: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
     return arr
 
 
-def _check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
-    widths = tuple(int(h) for h in hidden)
-    if any(h < 1 for h in widths) or any(float(h) != float(w) for h, w in zip(hidden, widths)):
-        raise ValueError(f"hidden widths must be positive integers, got {list(hidden)}")
+def check_hidden_widths(hidden: Sequence[int]) -> tuple[int, ...]:
+    """Hidden layer widths as a tuple of positive ints.
+
+    Raises:
+        ValueError: a width that is not a positive integer.
+    """
+    message = f"hidden widths must be positive integers, got {list(hidden)}"
+    try:
+        widths = tuple(int(h) for h in hidden)
+        exact = all(float(h) == float(w) for h, w in zip(hidden, widths))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(message) from exc
+    if not exact or any(h < 1 for h in widths):
+        raise ValueError(message)
     return widths
