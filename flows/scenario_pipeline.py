@@ -92,7 +92,7 @@ def scenario_pipeline(
             checkpoint_dir=str(layout.checkpoint_dir),
         )
         model_dir = save_model_task(layout, generator, trained, encoded, {"config": config, "seeds": seeds})
-        scored = evaluate_task(encoded, trained.probabilities, inputs, stress, evaluation, scenarios.seed)
+        scored = evaluate_task(encoded, trained.probabilities, inputs, stress, evaluation, scenarios)
         generated = generate_task(encoded, trained.probabilities, inputs, data.prices, scenarios, stress)
         headline = scored.headline()
         dataset = write_scenarios_task(

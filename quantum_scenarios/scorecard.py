@@ -71,6 +71,7 @@ def evaluate_run(
     acf_paths: int = 16,
     acf_horizon: int = 2_500,
     backtest_samples: int = 20_000,
+    dequantise: str = "empirical",
 ) -> Evaluation:
     """Score the trained generator against the data and both classical baselines.
 
@@ -86,9 +87,11 @@ def evaluate_run(
         acf_paths, acf_horizon: long paths simulated to measure volatility clustering (the
             autocorrelation of |r| needs series much longer than a scenario horizon).
         backtest_samples: Monte Carlo draws per day for the VaR forecasts.
+        dequantise: where generated draws land inside their grid cell, as in the scenarios.
     """
     from quantum_scenarios.baselines import bootstrap_baseline, bootstrap_sampler, gaussian_baseline, gaussian_sampler
-    from quantum_scenarios.scenarios.trajectories import generator_draw, simulate_paths
+    from quantum_scenarios.scenarios.generation import scenario_draw
+    from quantum_scenarios.scenarios.trajectories import simulate_paths
 
     assets = list(encoding.contract.assets)
     train = inputs.train_values[assets].to_numpy()
@@ -100,7 +103,7 @@ def evaluate_run(
     table["sample"] = table["sample"].map({"in": "in_sample", "out": "out_of_sample"}).fillna(table["sample"])
 
     rng = np.random.default_rng(seed)
-    qgan_draw = generator_draw(encoding, p, reference=train)
+    qgan_draw = scenario_draw(encoding, p, inputs, dequantise=dequantise)
     draws = qgan_draw(n_correlation_draws, rng)
     real_corr = np.corrcoef(train, rowvar=False)
     gen_corr = np.corrcoef(draws, rowvar=False)

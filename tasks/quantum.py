@@ -144,6 +144,8 @@ def train_task(
             generator_steps=training.generator_steps,
             discriminator_steps=training.discriminator_steps,
             shots=executor.shots,
+            cobyla_evals=training.cobyla_evals,
+            cobyla_rhobeg=training.cobyla_rhobeg,
             kl_tolerance=training.kl_tolerance,
             checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir else None,
             checkpoint_every=training.checkpoint_every,

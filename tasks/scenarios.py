@@ -50,6 +50,7 @@ def generate_task(
         replay_windows=stress.replay_windows,
         risk_levels=stress.risk_levels,
         risk_horizons=stress.risk_horizons,
+        dequantise=scenarios.dequantise,
     )
     logger = get_run_logger()
     for name, text in result.descriptions().items():
@@ -64,11 +65,12 @@ def evaluate_task(
     inputs: ModelInputs,
     stress: StressConfig,
     evaluation: EvaluationConfig,
-    seed: int,
+    scenarios: ScenarioConfig,
 ) -> Evaluation:
     """Metrics against both baselines in and out of sample, VaR backtest, correlation and clustering checks."""
     result = evaluate_run(
-        encoded, probabilities, inputs, weights=stress.weights, backtest_level=evaluation.backtest_level, seed=seed
+        encoded, probabilities, inputs, weights=stress.weights, backtest_level=evaluation.backtest_level,
+        seed=scenarios.seed, dequantise=scenarios.dequantise,
     )
     get_run_logger().info("headline metrics: %s", {k: round(v, 4) for k, v in result.headline().items()})
     return result

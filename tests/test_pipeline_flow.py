@@ -25,7 +25,7 @@ def test_flow_parameters_render_as_a_form_from_the_config_models() -> None:
     assert {"source", "validation", "encoding", "circuit", "executor", "training", "scenarios", "stress",
             "evaluation", "output"} <= set(properties)
     training = schema["definitions"]["TrainingConfig"]["properties"]
-    assert training["epochs"]["default"] == 400 and training["epochs"]["minimum"] == 1
+    assert training["epochs"]["default"] == 2000 and training["epochs"]["minimum"] == 1
     assert "Training epochs" in training["epochs"]["description"]
     assert schema["definitions"]["ValidationConfig"]["properties"]["mode"]["enum"] == ["strict", "repair"]
     assert "qGAN optimiser" in properties["training"]["description"]  # from the flow's Google docstring

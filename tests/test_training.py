@@ -86,8 +86,9 @@ def test_global_torch_rng_is_left_untouched(encoding, generator):
         {},
         {"optimizer": "cobyla", "cobyla_evals": 30, "epochs": 6},
         {"loss": "renyi", "renyi_alpha": 0.5},
+        {"executor": "aer", "shots": 128, "epochs": 5},
     ],
-    ids=["adam-bce", "cobyla", "renyi"],
+    ids=["adam-bce", "cobyla", "renyi", "aer-shots"],
 )
 def test_resume_from_checkpoint_equals_uninterrupted_run(tmp_path, encoding, generator, options):
     settings = _fast(**options)
@@ -123,9 +124,16 @@ def test_checkpoint_is_self_describing(tmp_path, encoding, generator):
     assert state["parameter_names"] == [p.name for p in generator.parameters]
 
 
-def test_early_stop_at_kl_tolerance(encoding, generator):
-    result = train_qgan(encoding, generator, **_fast(kl_tolerance=10.0))
+def test_early_stop_at_kl_tolerance(tmp_path, encoding, generator):
+    result = train_qgan(encoding, generator, **_fast(kl_tolerance=10.0), checkpoint_dir=tmp_path, checkpoint_every=5)
     assert result.stopped_early and result.epochs_run == 1 and len(result.history) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["epoch-000001.pt"]  # the stopping epoch is saved
+    # resuming with the same tolerance stays stopped; a tighter one continues
+    again = train_qgan(encoding, generator, **_fast(kl_tolerance=10.0), resume_from=tmp_path)
+    assert again.stopped_early and again.epochs_run == 1
+    np.testing.assert_array_equal(again.theta, result.theta)
+    more = train_qgan(encoding, generator, **_fast(epochs=3, kl_tolerance=0.0), resume_from=tmp_path)
+    assert not more.stopped_early and more.epochs_run == 3
 
 
 def test_renyi_kl_loss_is_the_kl_of_the_previous_epoch(encoding, generator):

@@ -37,9 +37,10 @@ from quantum_scenarios.scenarios.stress import (
 from quantum_scenarios.scenarios.trajectories import Trajectories, generator_draw, simulate_paths
 from quantum_scenarios.scenarios.volatility import GarchFit, fit_garch
 
-__all__ = ["MODES", "ModelInputs", "ScenarioSet", "prepare_model_inputs", "generate_scenarios"]
+__all__ = ["DEQUANTISE", "MODES", "scenario_draw", "ModelInputs", "ScenarioSet", "prepare_model_inputs", "generate_scenarios"]
 
 MODES = ("garch", "iid")
+DEQUANTISE = ("empirical", "uniform", "centre")
 TRANSFORMS = {"garch": "garch_t_residual", "iid": "log_return"}
 
 
@@ -133,6 +134,26 @@ class ScenarioSet:
         return {s.name: s.description for s in self.stress}
 
 
+def scenario_draw(encoding, probabilities: np.ndarray, inputs: ModelInputs, *, dequantise: str = "empirical"):
+    """The draw callable of the trained generator: ``draw(k, rng) -> (k, d)`` values.
+
+    The generator picks the grid cell; ``dequantise`` decides where inside it:
+    ``"empirical"`` a training value of that cell (uniform where the cell held none),
+    ``"uniform"`` independently uniform per asset, ``"centre"`` the cell centre.
+
+    Note:
+        Independent uniform jitter dilutes strong cross-asset correlation inside a cell (on
+        the bundled data with 3 qubits per asset the 0.92 SP500/NASDAQ residual correlation
+        drops by about 0.07); ``"empirical"`` keeps it.
+    """
+    if dequantise not in DEQUANTISE:
+        raise ValueError(f"dequantise must be one of {DEQUANTISE}, got {dequantise!r}")
+    if dequantise == "empirical":
+        assets = list(encoding.contract.assets)
+        return generator_draw(encoding, probabilities, reference=inputs.train_values[assets].to_numpy())
+    return generator_draw(encoding, probabilities, dequantise=dequantise == "uniform")
+
+
 def _weights(weights: Sequence[float] | None, assets: Sequence[str]) -> np.ndarray:
     d = len(assets)
     if weights is None:
@@ -161,6 +182,7 @@ def generate_scenarios(
     replay_windows: int = 5,
     risk_levels: Sequence[float] = (0.95, 0.99),
     risk_horizons: Sequence[int] = (1, 5, 10),
+    dequantise: str = "empirical",
 ) -> ScenarioSet:
     """Draw base paths from the generator and build the stress sets.
 
@@ -175,16 +197,11 @@ def generate_scenarios(
         correlation_level: stressed off-diagonal correlation; replay_windows: historical windows.
         risk_levels: VaR/ES levels; risk_horizons: horizons of the risk table (those above
             ``horizon`` are dropped).
-
-    Note:
-        Draws land uniformly within their grid cell unless the cell holds training values,
-        in which case a training value of that cell is drawn: the generator decides *which*
-        cell, the data decide where inside it (keeps within-cell correlation and the tails
-        beyond the edge bins).
+        dequantise: where a draw lands inside its grid cell (see :func:`scenario_draw`).
     """
     assets = list(encoding.contract.assets)
     w = _weights(weights, assets)
-    draw = generator_draw(encoding, probabilities, reference=inputs.train_values[assets].to_numpy())
+    draw = scenario_draw(encoding, probabilities, inputs, dequantise=dequantise)
     last_prices = prices[assets].iloc[-1]
     base = simulate_paths(
         draw,
