@@ -11,7 +11,7 @@ from prefect import flow
 
 from quantum_scenarios.config import OutputConfig, SourceConfig, ValidationConfig
 from tasks.market import ingest_task, validate_task, write_market_task
-from tasks.runs import commit_run_task, discard_run_task, open_run_task
+from tasks.runs import commit_run_task, discard_run_task, open_run_task, summarise_run_task
 
 
 @flow(name="market-data", flow_run_name="market-{source.source}", log_prints=True)
@@ -37,20 +37,16 @@ def market_flow(
         discard_run_task(layout, exc)
         raise
     final = commit_run_task(layout)
-    return {
-        "run_id": final.run_id,
-        "assets": list(data.assets),
-        "start": str(data.prices.index.min().date()),
-        "end": str(data.prices.index.max().date()),
-        "rows": len(data.prices),
-        "validation": result.summary().replace(str(layout.report_dir), str(final.report_dir)),
-        "validation_success": result.success,
-        "quarantined": len(result.quarantined),
-        "outputs": {name: str(layout.to_final(path)) for name, path in written.items()}
-        | {"data_docs": str(final.docs_dir / "index.html"), "run_dir": str(final.run_dir)}
-        | ({"quarantine": str(final.quarantine_path)} if len(result.quarantined) else {}),
+    outputs = {name: layout.to_final(path) for name, path in written.items()} | {
+        "data_docs": final.docs_dir / "index.html",
+        "run_dir": final.run_dir,
     }
-
+    if len(result.quarantined):
+        outputs["quarantine"] = final.quarantine_path
+    return summarise_run_task(
+        layout, data.prices, result.summary(),
+        {"quarantined rows": len(result.quarantined)} if len(result.quarantined) else {}, outputs,
+    )
 
 if __name__ == "__main__":
     print(market_flow())

@@ -35,7 +35,7 @@ from tasks.reporting import (
     write_manifest_task,
     write_scenarios_task,
 )
-from tasks.runs import commit_run_task, discard_run_task, open_run_task
+from tasks.runs import commit_run_task, discard_run_task, open_run_task, summarise_run_task
 from tasks.scenarios import evaluate_task, generate_task, prepare_inputs_task
 
 
@@ -131,17 +131,10 @@ def scenario_pipeline(
     except BaseException as exc:
         discard_run_task(layout, exc)
         raise
-    final = commit_run_task(layout)
-    summary = {
-        "run_id": final.run_id,
-        "assets": list(data.assets),
-        "start": str(data.prices.index.min().date()),
-        "end": str(data.prices.index.max().date()),
-        "rows": len(data.prices),
-        "validation": checked.summary().replace(str(layout.report_dir), str(final.report_dir)),
-        "headline": {k: round(v, 4) for k, v in headline.items()},
-        "outputs": outputs,
-    }
+    commit_run_task(layout)
+    summary = summarise_run_task(
+        layout, data.prices, checked.summary(), {k: round(v, 4) for k, v in headline.items()}, outputs
+    )
     publish_artifacts_task(summary, scored.metrics.round(5).to_dict(orient="records"))
     return summary
 

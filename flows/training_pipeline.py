@@ -26,7 +26,7 @@ from quantum_scenarios.config import (
 from tasks.market import ingest_task, read_run_market_task, validate_task, write_market_task
 from tasks.quantum import encode_task, save_model_task, train_task
 from tasks.reporting import write_manifest_task
-from tasks.runs import commit_run_task, discard_run_task, find_run_task, open_run_task
+from tasks.runs import commit_run_task, discard_run_task, find_run_task, open_run_task, summarise_run_task
 from tasks.scenarios import prepare_inputs_task
 
 
@@ -90,14 +90,9 @@ def training_flow(
         raise
     final = commit_run_task(layout)
     last = trained.history[-1]
-    return {
-        "run_id": final.run_id,
-        "assets": list(data.assets),
-        "start": str(data.prices.index.min().date()),
-        "end": str(data.prices.index.max().date()),
-        "rows": len(data.prices),
-        "validation": outcome.replace(str(layout.report_dir), str(final.report_dir)),
-        "headline": {"epochs": trained.epochs_run, "seconds": round(trained.seconds, 1),
-                     "kl": round(last.kl, 4), "fidelity": round(last.fidelity, 4)},
-        "outputs": {"model": str(layout.to_final(model_dir)), "run_dir": str(final.run_dir)},
-    }
+    return summarise_run_task(
+        layout, data.prices, outcome,
+        {"epochs": trained.epochs_run, "seconds": round(trained.seconds, 1), "kl": round(last.kl, 4),
+         "fidelity": round(last.fidelity, 4)},
+        {"model": layout.to_final(model_dir), "run_dir": final.run_dir},
+    )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from quantum_scenarios.config import OutputConfig
 from quantum_scenarios.errors import ValidationFailedError
-from quantum_scenarios.runs import RunLayout, new_run_id
+from quantum_scenarios.runs import RunLayout, new_run_id, run_summary
 
 
 @task(name="find-run", cache_policy=NO_CACHE)
@@ -42,3 +44,15 @@ def discard_run_task(layout: RunLayout, failure: BaseException | None = None) ->
     A run that failed validation keeps its Data Docs (``reports/<run_id>/validation/``).
     """
     layout.discard(keep_validation_docs=isinstance(failure, ValidationFailedError))
+
+
+@task(name="summarise-run", cache_policy=NO_CACHE)
+def summarise_run_task(
+    layout: RunLayout,
+    prices: Any,
+    validation: str,
+    headline: dict[str, Any] | None = None,
+    outputs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The run's summary for the console and the flow's return value."""
+    return run_summary(layout, prices, validation, headline=headline, outputs=outputs)
