@@ -61,11 +61,11 @@ def _progress_printer(total: int, show: bool):
     if show:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, desc="training qGAN", unit="epoch", file=sys.stderr, dynamic_ncols=True)
+        bar = tqdm(total=total, desc="training qGAN", unit="epoch", file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
 
         def update(record: EpochRecord) -> None:
             bar.update(1)
-            bar.set_postfix(kl=f"{record.kl:.4f}", fid=f"{record.fidelity:.4f}")
+            bar.set_postfix(kl=f"{record.kl:.4f}", fid=f"{record.fidelity:.4f}", refresh=False)
             if record.epoch >= total:
                 bar.close()
 
