@@ -190,24 +190,19 @@ def run_summary(
     """The short summary a command prints and a flow returns.
 
     Args:
-        layout: the run (staged or committed); paths in ``validation`` that point into the
-            staging folders are rewritten to their committed places.
+        layout: the run.
         prices: the wide price frame the run used.
         validation: one-paragraph validation outcome.
         headline: a few named figures.
         outputs: output name -> path (strings).
     """
-    final = layout.final()
-    text = validation.replace(str(layout.report_dir), str(final.report_dir)).replace(
-        str(layout.run_dir), str(final.run_dir)
-    )
     return {
         "run_id": layout.run_id,
         "assets": [str(c) for c in prices.columns],
         "start": str(prices.index.min().date()),
         "end": str(prices.index.max().date()),
         "rows": int(len(prices)),
-        "validation": text,
+        "validation": validation,
         "headline": dict(headline or {}),
         "outputs": {name: str(path) for name, path in (outputs or {}).items()},
     }

@@ -16,7 +16,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from quantum_scenarios.baselines import bootstrap_baseline, bootstrap_sampler, gaussian_baseline, gaussian_sampler
 from quantum_scenarios.evaluation import abs_autocorrelation, metric_table, var_backtest_table
+from quantum_scenarios.scenarios.generation import scenario_draw
+from quantum_scenarios.scenarios.trajectories import simulate_paths
 
 __all__ = ["Evaluation", "evaluate_run"]
 @dataclass
@@ -89,10 +92,6 @@ def evaluate_run(
         backtest_samples: Monte Carlo draws per day for the VaR forecasts.
         dequantise: where generated draws land inside their grid cell, as in the scenarios.
     """
-    from quantum_scenarios.baselines import bootstrap_baseline, bootstrap_sampler, gaussian_baseline, gaussian_sampler
-    from quantum_scenarios.scenarios.generation import scenario_draw
-    from quantum_scenarios.scenarios.trajectories import simulate_paths
-
     assets = list(encoding.contract.assets)
     train = inputs.train_values[assets].to_numpy()
     test = inputs.test_values[assets].dropna().to_numpy()

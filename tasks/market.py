@@ -5,6 +5,8 @@ Each task wraps one library call; retries only on I/O.
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 
 from prefect import task
@@ -76,9 +78,13 @@ def validate_task(
             quarantine_path=layout.quarantine_path,
         )
     except ValidationFailedError as exc:
-        # The flow publishes the Data Docs of a failed run: point the message at where they will be.
-        message = str(exc).replace(str(layout.report_dir), str(layout.final_report_dir))
-        raise ValidationFailedError(message) from exc
+        # The Data Docs are built in the run's staging folder; a failed run publishes them
+        # (see RunLayout.discard), so the message names where they will be.
+        error = ValidationFailedError(str(exc).replace(str(layout.report_dir), str(layout.final_report_dir)))
+        error.result = exc.result  # type: ignore[attr-defined]
+        raise error from exc
+    if result.docs_index is not None:  # likewise: name the committed location, not the staging one
+        result = dataclasses.replace(result, docs_index=layout.to_final(result.docs_index))
     get_run_logger().info(result.summary())
     return checked, result
 

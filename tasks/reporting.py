@@ -26,7 +26,7 @@ def write_scenarios_task(scenarios: ScenarioSet, layout: RunLayout, metadata: di
 @task(name="render-report", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def render_report_task(layout: RunLayout, pieces: dict[str, Any]) -> str:
     """Gather the stages' outputs into the report and render the self-contained HTML page."""
-    inputs = build_report_inputs(run_id=layout.run_id, report_dir=layout.report_dir, **pieces)
+    inputs = build_report_inputs(run_id=layout.run_id, report_dir=layout.final_report_dir, **pieces)
     return str(render_report(inputs, layout.report_path))
 
 

@@ -53,9 +53,7 @@ def validation_summary(result: Any, report_dir: Path) -> dict[str, Any]:
     return {
         "success": bool(result.success),
         "mode": result.mode,
-        # the Data Docs get their own (relative) link below; the summary's absolute path would
-        # point at the run's staging folder
-        "summary": "\n".join(line for line in result.summary().splitlines() if not line.startswith("Data Docs:")),
+        "summary": result.summary(),
         "failures": [
             {
                 "suite": f.suite,
@@ -97,7 +95,7 @@ def build_report_inputs(
         prices, returns: the validated market data (wide).
         source, return_kind: where the prices came from and the return definition.
         validation: the :class:`~quantum_scenarios.market.validation.ValidationResult`.
-        report_dir: the folder the report is written to (for relative links).
+        report_dir: the folder the report will be read from (for relative links).
         encoding: the training :class:`~quantum_scenarios.encoding.Encoding`.
         circuit_stats: :meth:`GeneratorCircuit.stats` plus the executor name.
         history: training history frame (or ``None``).

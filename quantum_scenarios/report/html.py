@@ -9,13 +9,10 @@ through jinja2 autoescaping; the template never marks anything ``safe``.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from quantum_scenarios import __version__
+from quantum_scenarios.io import atomic_write
 from quantum_scenarios.report import figures
 
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -657,23 +655,6 @@ def render_html(inputs: ReportInputs) -> str:
     return _environment().get_template("report.html.j2").render(**context, version=__version__)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def render_report(inputs: ReportInputs, path: Path) -> Path:
     """Render the run report and write it atomically.
 
@@ -693,5 +674,6 @@ def render_report(inputs: ReportInputs, path: Path) -> Path:
         TypeError: If ``inputs`` is not a :class:`ReportInputs` or a table is not a DataFrame.
     """
     path = Path(path)
-    _atomic_write_text(path, render_html(inputs))
+    text = render_html(inputs)
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return path
