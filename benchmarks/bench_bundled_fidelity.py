@@ -26,7 +26,7 @@ import time
 from quantum_scenarios.encoding import encode
 from quantum_scenarios.gan.training import train_qgan
 from quantum_scenarios.market.sources import ingest
-from quantum_scenarios.metrics import classical_fidelity, kl_divergence
+from quantum_scenarios.evaluation import classical_fidelity, kl_divergence
 from quantum_scenarios.quantum.circuits import build_generator
 
 CIRCUIT = {"ansatz": "ry_cz", "reps": 10, "entanglement": "full", "init_scale": 0.1}

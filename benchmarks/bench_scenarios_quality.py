@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from quantum_scenarios.baselines import bootstrap_baseline, bootstrap_sampler, gaussian_baseline, gaussian_sampler
+from quantum_scenarios.evaluation import bootstrap_baseline, bootstrap_sampler, gaussian_baseline, gaussian_sampler
 from quantum_scenarios.encoding import encode
 from quantum_scenarios.evaluation import abs_autocorrelation, metric_table, split_by_date, var_backtest_table
 from quantum_scenarios.market.sources import ingest
-from quantum_scenarios.metrics import grid_correlation
+from quantum_scenarios.evaluation import grid_correlation
 from quantum_scenarios.scenarios.stress import (
     correlation_stress,
     historical_replay,

@@ -41,7 +41,7 @@ from quantum_scenarios.encoding import Encoding, encode
 from quantum_scenarios.gan.discriminator import Discriminator
 from quantum_scenarios.gan.losses import generator_loss
 from quantum_scenarios.gan.training import train_qgan
-from quantum_scenarios.metrics import kl_divergence
+from quantum_scenarios.evaluation import kl_divergence
 from quantum_scenarios.quantum.circuits import build_generator
 from quantum_scenarios.quantum.executors import make_executor
 

@@ -10,7 +10,7 @@ from prefect.logging import get_run_logger
 
 from quantum_scenarios.config import EvaluationConfig, ScenarioConfig, StressConfig
 from quantum_scenarios.encoding import Encoding
-from quantum_scenarios.scorecard import Evaluation, evaluate_run
+from quantum_scenarios.evaluation import Evaluation, evaluate_run
 from quantum_scenarios.scenarios.generation import ModelInputs, ScenarioSet, generate_scenarios, prepare_model_inputs
 
 

@@ -18,7 +18,7 @@ from quantum_scenarios.scenarios.stress import (
 )
 from quantum_scenarios.scenarios.trajectories import simulate_paths
 from quantum_scenarios.scenarios.volatility import GarchFit
-from quantum_scenarios.tail_risk import expected_shortfall, var
+from quantum_scenarios.evaluation import expected_shortfall, var
 
 ASSETS = ("A", "B", "C")
 LAST = pd.Series({"A": 100.0, "B": 20.0, "C": 5.0})

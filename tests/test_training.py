@@ -16,7 +16,7 @@ from quantum_scenarios.encoding import encode
 from quantum_scenarios.errors import EncodingContractError, ModelNotTrainedError
 from quantum_scenarios.gan.checkpoints import REQUIRED_KEYS, latest_checkpoint, load_checkpoint
 from quantum_scenarios.gan.training import EpochRecord, TrainingResult, train_qgan
-from quantum_scenarios.metrics import kl_divergence
+from quantum_scenarios.evaluation import kl_divergence
 from quantum_scenarios.quantum.circuits import build_generator
 
 COLUMNS = ["epoch", "d_loss", "g_loss", "kl", "js", "fidelity", "grad_norm", "seconds"]

@@ -65,7 +65,7 @@ from quantum_scenarios.gan.losses import (
     renyi_divergence,
     renyi_gradient_weights,
 )
-from quantum_scenarios.metrics import classical_fidelity, js_divergence, kl_divergence
+from quantum_scenarios.evaluation.distances import classical_fidelity, js_divergence, kl_divergence
 from quantum_scenarios.quantum.circuits import GeneratorCircuit
 from quantum_scenarios.quantum.executors import EXECUTORS, Executor, make_executor
 

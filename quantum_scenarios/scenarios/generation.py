@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from quantum_scenarios.evaluation import split_by_date
+from quantum_scenarios.market.splits import split_by_date
 from quantum_scenarios.scenarios.stress import (
     StressSet,
     correlation_stress,

@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike
 
 from quantum_scenarios.scenarios.trajectories import Trajectories, paths_from_draws
 from quantum_scenarios.scenarios.volatility import GarchFit, check_returns, format_date
-from quantum_scenarios.tail_risk import expected_shortfall, var
+from quantum_scenarios.evaluation.risk import expected_shortfall, var
 
 __all__ = [
     "SCENARIO_TYPES",

@@ -1,4 +1,4 @@
-"""Tests for quantum_scenarios.metrics against closed forms and scipy."""
+"""Tests for quantum_scenarios.evaluation.distances against closed forms and scipy."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 from scipy.stats import entropy, norm, wasserstein_distance
 
 from quantum_scenarios.encoding import encode
-from quantum_scenarios.metrics import (
+from quantum_scenarios.evaluation import (
     classical_fidelity,
     correlation_error,
     grid_correlation,

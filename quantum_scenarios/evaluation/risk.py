@@ -1,4 +1,4 @@
-"""Tail risk: Value-at-Risk, Expected Shortfall and VaR backtests.
+"""Risk measures: Value-at-Risk and Expected Shortfall (backtests live in :mod:`.backtests`).
 
 Conventions used throughout:
 
@@ -20,15 +20,10 @@ Conventions used throughout:
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
-from scipy.special import xlog1py, xlogy
 
-__all__ = ["var", "expected_shortfall", "kupiec_test", "var_backtest"]
+__all__ = ["var", "expected_shortfall"]
 
 
 def _check_level(level: float) -> float:
@@ -106,88 +101,3 @@ def expected_shortfall(
     at_or_below = 1.0 - tail_mass
     es = (float(np.dot(x[above], p[above])) + v * (at_or_below - q)) / (1.0 - q)
     return float(max(es, v))
-
-
-def kupiec_test(exceedances: int, n: int, level: float) -> dict[str, Any]:
-    """Kupiec's proportion-of-failures likelihood-ratio test of a VaR model.
-
-    Under the null the number of VaR exceedances is ``Binomial(n, p)`` with
-    ``p = 1 - level``. The statistic::
-
-        LR = -2 ln[ (1-p)^(n-x) p^x ] + 2 ln[ (1-x/n)^(n-x) (x/n)^x ]
-
-    is asymptotically chi-squared with one degree of freedom (``0 ln 0 = 0``).
-
-    Args:
-        exceedances: Observed number of days whose loss exceeded the VaR forecast (``x``).
-        n: Number of backtest days.
-        level: VaR confidence level ``q``.
-
-    Returns:
-        Dict with ``lr_stat``, ``p_value``, ``expected`` (``n (1-q)``), ``observed`` (``x``),
-        ``n``, ``level`` and ``rate`` (``x / n``).
-    """
-    q = _check_level(level)
-    if isinstance(n, bool) or int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer number of days; received {n!r}")
-    if isinstance(exceedances, bool) or int(exceedances) != exceedances or not 0 <= exceedances <= n:
-        raise ValueError(
-            f"exceedances must be an integer between 0 and n={n}; received {exceedances!r}"
-        )
-    n = int(n)
-    x = int(exceedances)
-    p = 1.0 - q
-    rate = x / n
-
-    def _loglik(prob: float) -> float:
-        # Binomial log-likelihood without the coefficient; xlogy gives 0 * log(0) = 0.
-        return float(xlogy(x, prob) + xlog1py(n - x, -prob))
-
-    lr = max(-2.0 * (_loglik(p) - _loglik(rate)), 0.0)
-    return {
-        "lr_stat": lr,
-        "p_value": float(stats.chi2.sf(lr, df=1)),
-        "expected": n * p,
-        "observed": x,
-        "n": n,
-        "level": q,
-        "rate": rate,
-    }
-
-
-def var_backtest(
-    realised_losses: ArrayLike | pd.Series, var_forecast: ArrayLike | float, level: float
-) -> dict[str, Any]:
-    """Count VaR exceedances over a backtest period and run the Kupiec test.
-
-    Args:
-        realised_losses: Realised loss per day (positive = loss), shape ``(n,)``. A
-            ``pd.Series`` keeps its index, which is used to report exceedance dates.
-        var_forecast: The VaR forecast for each day, a scalar (constant VaR) or shape ``(n,)``.
-        level: VaR confidence level ``q``.
-
-    Returns:
-        :func:`kupiec_test`'s dict plus ``exceedance_dates`` (index labels of the days with
-        ``loss > VaR``; positions when ``realised_losses`` is not a Series).
-    """
-    index = realised_losses.index if isinstance(realised_losses, pd.Series) else None
-    losses = np.asarray(realised_losses, dtype=float).ravel()
-    if losses.size == 0:
-        raise ValueError("realised_losses is empty; expected one loss per backtest day")
-    forecast = np.asarray(var_forecast, dtype=float)
-    forecast = np.full(losses.shape, float(forecast)) if forecast.ndim == 0 else forecast.ravel()
-    if forecast.shape != losses.shape:
-        raise ValueError(
-            "var_forecast must be a scalar or have one value per day; "
-            f"expected {losses.size} values, received {forecast.size}"
-        )
-    valid = np.isfinite(losses) & np.isfinite(forecast)
-    if not valid.all():
-        bad = int(np.flatnonzero(~valid)[0])
-        where = index[bad] if index is not None else bad
-        raise ValueError(f"realised_losses and var_forecast must be finite; day {where!r} is not")
-    hit = losses > forecast
-    result = kupiec_test(int(hit.sum()), losses.size, level)
-    positions = np.flatnonzero(hit)
-    result["exceedance_dates"] = list(index[positions]) if index is not None else positions.tolist()
-    return result

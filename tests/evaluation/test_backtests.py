@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from quantum_scenarios.baselines import bootstrap_baseline, gaussian_baseline
 from quantum_scenarios.encoding import encode
 from quantum_scenarios.evaluation import (
     METRIC_COLUMNS,
     abs_autocorrelation,
+    bootstrap_baseline,
+    gaussian_baseline,
     metric_table,
     split_by_date,
     var_backtest_table,

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from quantum_scenarios.baselines import bootstrap_baseline, bootstrap_sampler, gaussian_baseline, gaussian_sampler
+from quantum_scenarios.evaluation import bootstrap_baseline, bootstrap_sampler, gaussian_baseline, gaussian_sampler
 from quantum_scenarios.encoding import encode
 
 COV = np.array([[1.0, 0.6], [0.6, 2.0]])

@@ -4,13 +4,19 @@ Distributions are 1-D arrays over basis-state indices (numpy arrays, lists, or t
 which are detached). Every distribution argument is checked (finite, non-negative, not all
 zero) and normalised to sum 1 first, so counts can be passed as they are. Logarithms are
 natural.
+
+:func:`metric_table` gathers them for several models against the training histogram
+(in-sample) and the test histogram (out-of-sample).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
     from quantum_scenarios.encoding import Encoding
@@ -159,13 +165,75 @@ def grid_correlation(p: Any, encoding: Encoding) -> np.ndarray:
         return covariance / np.outer(std, std)
 
 
+METRIC_COLUMNS = ("kl", "kl_reverse", "js", "tv", "fidelity", "w1", "corr_max_abs", "corr_frobenius")
+
+
+def _row(target: np.ndarray, model: np.ndarray, encoding: Any) -> dict[str, float]:
+    w1 = wasserstein_per_asset(target, model, encoding)
+    w1_values = np.asarray(list(w1.values()) if isinstance(w1, Mapping) else w1, dtype=float)
+    corr = correlation_error(grid_correlation(target, encoding), grid_correlation(model, encoding))
+    return {
+        "kl": float(kl_divergence(target, model)),
+        "kl_reverse": float(kl_divergence(model, target)),
+        "js": float(js_divergence(target, model)),
+        "tv": float(total_variation(target, model)),
+        "fidelity": float(classical_fidelity(target, model)),
+        "w1": float(w1_values.mean()),
+        "corr_max_abs": float(corr["max_abs"]),
+        "corr_frobenius": float(corr["frobenius"]),
+    }
+
+
+def metric_table(
+    target_train: ArrayLike,
+    target_test: ArrayLike,
+    models: Mapping[str, ArrayLike],
+    encoding: Any,
+) -> pd.DataFrame:
+    """Grid metrics of each model against the training and the test histograms.
+
+    Args:
+        target_train: Training histogram on the grid, shape ``(2**N,)`` (basis-state order).
+        target_test: Test histogram on the same grid (e.g. ``encoding.histogram(test)``).
+        models: Model name -> probabilities on the grid (``"qgan"``, ``"gaussian"``,
+            ``"bootstrap"``, ...).
+        encoding: The :class:`~quantum_scenarios.encoding.Encoding` defining the grid.
+
+    Returns:
+        One row per model and sample (``"in"`` = against the training histogram, ``"out"`` =
+        against the test histogram), columns ``model, sample`` and :data:`METRIC_COLUMNS`:
+        ``kl`` is ``KL(target || model)``, ``kl_reverse`` is ``KL(model || target)``, ``w1`` the
+        mean over assets of the per-asset Wasserstein-1 distance, ``corr_*`` the error of the
+        model's grid correlation matrix against the target's.
+    """
+    if not models:
+        raise ValueError("metric_table needs at least one model; received none")
+    size = 2 ** int(encoding.num_qubits_total)
+    targets = {"in": np.asarray(target_train, dtype=float), "out": np.asarray(target_test, dtype=float)}
+    for label, array in [("target_train", targets["in"]), ("target_test", targets["out"])] + [
+        (f"model {name!r}", np.asarray(p, dtype=float)) for name, p in models.items()
+    ]:
+        if array.shape != (size,):
+            raise ValueError(
+                f"{label} must be probabilities on the {size}-state grid, shape ({size},); received {array.shape}"
+            )
+    rows = []
+    for name, probabilities in models.items():
+        p = np.asarray(probabilities, dtype=float)
+        for sample, target in targets.items():
+            rows.append({"model": name, "sample": sample, **_row(target, p, encoding)})
+    return pd.DataFrame(rows, columns=["model", "sample", *METRIC_COLUMNS])
+
+
 __all__ = [
+    "METRIC_COLUMNS",
     "as_distribution",
     "classical_fidelity",
     "correlation_error",
     "grid_correlation",
     "js_divergence",
     "kl_divergence",
+    "metric_table",
     "state_fidelity",
     "total_variation",
     "wasserstein_per_asset",

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from quantum_scenarios.tail_risk import expected_shortfall, kupiec_test, var, var_backtest
+from quantum_scenarios.evaluation import expected_shortfall, kupiec_test, var, var_backtest
 
 
 @pytest.mark.parametrize("level", [0.95, 0.99])

@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from quantum_scenarios.baselines import bootstrap_baseline, bootstrap_sampler, gaussian_baseline, gaussian_sampler
-from quantum_scenarios.evaluation import abs_autocorrelation, metric_table, var_backtest_table
+from quantum_scenarios.evaluation.rivals import bootstrap_baseline, bootstrap_sampler, gaussian_baseline, gaussian_sampler
+from quantum_scenarios.evaluation.backtests import var_backtest_table
+from quantum_scenarios.evaluation.distances import metric_table
+from quantum_scenarios.evaluation.stylized import abs_autocorrelation
 from quantum_scenarios.scenarios.generation import scenario_draw
 from quantum_scenarios.scenarios.trajectories import simulate_paths
 

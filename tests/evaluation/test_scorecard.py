@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from quantum_scenarios.encoding import encode
-from quantum_scenarios.metrics import classical_fidelity, kl_divergence
+from quantum_scenarios.evaluation import classical_fidelity, kl_divergence
 from quantum_scenarios.scenarios.generation import prepare_model_inputs
-from quantum_scenarios.scorecard import evaluate_run
+from quantum_scenarios.evaluation import evaluate_run
 
 
 @pytest.fixture(scope="module")
