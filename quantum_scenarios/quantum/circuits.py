@@ -205,16 +205,48 @@ _SKIPPED = ("barrier", "delay")
 _ROTATION_GENERATORS = np.array([[[0, -1j], [-1j, 0]], [[0, -1], [1, 0]], [[-1j, 0], [0, 1j]]])
 
 
+@dataclass(eq=False)
+class FixedStage:
+    """The product of a layer's fixed multi-qubit gates, as ``(Fψ)[i] = phase[i]·ψ[perm[i]]``.
+
+    Only what the stage needs is stored: a diagonal stage (CZ, CP, RZZ at a fixed angle...)
+    has ``perm = None``; ``phase`` is ``None`` when every phase is 1, and real (float64) when
+    every phase is ±1 (CZ ladders, CX ladders).
+
+    Attributes:
+        gates: The stage's gates in circuit order, ``(matrix, qubit indices)`` pairs.
+        perm: ``(2**n,)`` row permutation (int64), or None for a diagonal stage.
+        phase: ``(2**n,)`` row phases (float64 or complex128), or None if all are 1.
+    """
+
+    gates: tuple[tuple[np.ndarray, tuple[int, ...]], ...]
+    perm: np.ndarray | None
+    phase: np.ndarray | None
+
+    @property
+    def is_real(self) -> bool:
+        """Whether the stage is a real matrix (every phase ±1)."""
+        return self.phase is None or not np.iscomplexobj(self.phase)
+
+    def dense(self, dimension: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(perm, phase)`` as full arrays (identity permutation, unit phases where absent)."""
+        perm = np.arange(dimension) if self.perm is None else self.perm
+        phase = np.ones(dimension, dtype=complex) if self.phase is None else self.phase.astype(complex)
+        return perm, phase
+
+
 @dataclass
 class LayeredCircuit:
-    """A generator circuit as an initial state and ``L`` layers of (rotations, fixed permutation).
+    """A generator circuit as an initial state and ``L`` layers of (rotations, fixed stage).
 
     Layer ``l`` applies, on every qubit ``q``, the 2×2 matrix
     ``V[l, q, m-1] ⋯ V[l, q, 0]`` with ``V = cos(h)·cos_matrix + sin(h)·sin_matrix`` and half-angle
-    ``h = half_coef·θ[param_index] + half_offset``, then the fixed stage
-    ``(Fψ)[i] = phases[l, i]·ψ[perms[l, i]]``. A rotation ``R_a(c·θ + o)`` has ``cos_matrix = I``,
+    ``h = half_coef·θ[param_index] + half_offset``, then the fixed stage ``stages[l]`` (a
+    :class:`FixedStage`, or None for none). A rotation ``R_a(c·θ + o)`` has ``cos_matrix = I``,
     ``sin_matrix = G_a`` and half-angle ``(c·θ + o)/2``; a fixed single-qubit gate ``U`` has
-    ``cos_matrix = U``, ``half_coef = 0``; an empty slot is the identity.
+    ``cos_matrix = U``, ``half_coef = 0``; an empty slot is the identity. Layers whose fixed
+    gates are the same (the entangler of every repetition) share one :class:`FixedStage`, so
+    the tables cost ``O(2**n)`` per *distinct* stage, not per layer.
 
     Attributes:
         num_qubits: Width ``n``.
@@ -224,8 +256,7 @@ class LayeredCircuit:
         half_offset: ``(L, n, m)``.
         cos_matrix: ``(L, n, m, 2, 2)``.
         sin_matrix: ``(L, n, m, 2, 2)``.
-        perms: ``(L, 2**n)`` row permutation of each fixed stage.
-        phases: ``(L, 2**n)`` row phases of each fixed stage.
+        stages: ``L`` entries, the fixed stage after each layer's rotations (None: none).
     """
 
     num_qubits: int
@@ -235,13 +266,45 @@ class LayeredCircuit:
     half_offset: np.ndarray
     cos_matrix: np.ndarray
     sin_matrix: np.ndarray
-    perms: np.ndarray
-    phases: np.ndarray
+    stages: list[FixedStage | None]
 
     @property
     def num_layers(self) -> int:
         """Number of layers ``L``."""
         return int(self.param_index.shape[0])
+
+    @property
+    def perms(self) -> np.ndarray:
+        """``(L, 2**n)`` dense row permutations of the fixed stages (identity where none); for small ``n``."""
+        dimension = 2**self.num_qubits
+        return np.stack([np.arange(dimension) if s is None else s.dense(dimension)[0] for s in self.stages])
+
+    @property
+    def phases(self) -> np.ndarray:
+        """``(L, 2**n)`` dense row phases of the fixed stages (1 where none); for small ``n``."""
+        dimension = 2**self.num_qubits
+        return np.stack([np.ones(dimension, dtype=complex) if s is None else s.dense(dimension)[1] for s in self.stages])
+
+    def real_initial_state(self, tolerance: float = 1e-12) -> np.ndarray | None:
+        """The initial state as a real float64 array up to a global phase, or None if it is not real.
+
+        The global phase is taken from the largest amplitude; the state counts as real when every
+        imaginary part is then at most ``tolerance`` (probabilities change by at most its square).
+        """
+        psi = np.asarray(self.initial_state)
+        if not np.iscomplexobj(psi):
+            return psi.astype(np.float64)
+        pivot = psi[np.argmax(np.abs(psi))]
+        rotated = psi * (np.conj(pivot) / abs(pivot))
+        if np.max(np.abs(rotated.imag), initial=0.0) > tolerance:
+            return None
+        return np.ascontiguousarray(rotated.real)
+
+    def is_real(self, tolerance: float = 1e-12) -> bool:
+        """Whether every gate and the initial state (up to global phase) are real: the circuit can run in float."""
+        matrices_real = all(np.max(np.abs(m.imag), initial=0.0) <= 1e-14 for m in (self.cos_matrix, self.sin_matrix))
+        stages_real = all(s is None or s.is_real for s in self.stages)
+        return matrices_real and stages_real and self.real_initial_state(tolerance) is not None
 
 
 def linear_angle(gate_name: str, expr: Any, parameters: dict[Parameter, int]) -> tuple[int, float, float]:
@@ -348,11 +411,14 @@ def layer_circuit(circuit: QuantumCircuit, parameters: Sequence[Parameter]) -> L
         values = [slot[k] for layer in table for qubit in layer for slot in qubit]
         return np.array(values, dtype=dtype).reshape(layers, n, width, *shape)
 
-    dimension = 2**n
-    perms = np.tile(np.arange(dimension), (layers, 1))
-    phases = np.ones((layers, dimension), dtype=complex)
-    for l, gates in fixed.items():
-        perms[l], phases[l] = _permutation(gates, n)
+    distinct: dict[Any, FixedStage] = {}
+    stages: list[FixedStage | None] = []
+    for l in range(layers):
+        gates = tuple((m, tuple(q)) for m, q in fixed.get(l, []))
+        key = tuple((m.tobytes(), q) for m, q in gates)
+        if gates and key not in distinct:
+            distinct[key] = _fixed_stage(gates, n)
+        stages.append(distinct[key] if gates else None)
     return LayeredCircuit(
         num_qubits=n,
         initial_state=initial_state,
@@ -361,31 +427,61 @@ def layer_circuit(circuit: QuantumCircuit, parameters: Sequence[Parameter]) -> L
         half_offset=field_array(2, float),
         cos_matrix=field_array(3, complex, (2, 2)),
         sin_matrix=field_array(4, complex, (2, 2)),
-        perms=perms,
-        phases=phases,
+        stages=stages,
     )
 
 
-def _permutation(gates: list[tuple[np.ndarray, list[int]]], num_qubits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows ``perm`` and ``phase`` with ``(Fψ)[i] = phase[i]·ψ[perm[i]]`` for a product of monomial gates."""
+def _fixed_stage(gates: tuple[tuple[np.ndarray, tuple[int, ...]], ...], num_qubits: int) -> FixedStage:
+    """The :class:`FixedStage` of a product of monomial gates (applied in order).
+
+    Tracks, for every basis state ``i``, where the stage sends it (``target``) and the phase it
+    picks up, with vectorised bit operations: CX flips a target bit, CZ flips a sign, and only a
+    gate with general phases makes the phases complex. Cost: a few passes over ``2**n`` integers
+    per gate, and no permutation table at all for a diagonal stage.
+    """
     dimension = 2**num_qubits
-    target, phase = np.arange(dimension), np.ones(dimension, dtype=complex)
+    index = np.arange(dimension, dtype=np.int64)
+    target: np.ndarray | None = None  # None: identity so far
+    sign: np.ndarray | None = None  # bool, True where the phase is -1
+    phase: np.ndarray | None = None  # complex phases once a non-±1 value appears
+
+    def bit(q: int) -> np.ndarray:
+        return ((index if target is None else target) >> q) & 1
+
     for matrix, qargs in gates:
         rows, values = _monomial(matrix)
-        local = sum(((target >> q) & 1) << t for t, q in enumerate(qargs))
-        phase = phase * values[local]
-        new_local = rows[local]
-        for t, q in enumerate(qargs):
-            target = (target & ~(1 << q)) | (((new_local >> t) & 1) << q)
+        if np.array_equal(rows, np.arange(rows.size)) and np.allclose(values[:-1], 1) and np.isclose(values[-1], -1):
+            flip = np.logical_and.reduce([bit(q).astype(bool) for q in qargs])  # CZ, CCZ...: -1 on all-ones
+            sign = flip if sign is None else sign ^ flip
+            continue
+        local = sum(bit(q) << t for t, q in enumerate(qargs))
+        if not np.allclose(values, 1):
+            if np.allclose(np.abs(values.imag), 0) and np.allclose(np.abs(values.real), 1):
+                flip = values.real[local] < 0
+                sign = flip if sign is None else sign ^ flip
+            else:
+                phase = values[local] if phase is None else phase * values[local]
+        if not np.array_equal(rows, np.arange(rows.size)):
+            new_local = rows[local]
+            moved = index.copy() if target is None else target
+            for t, q in enumerate(qargs):
+                moved = (moved & ~(1 << q)) | (((new_local >> t) & 1) << q)
+            target = moved
+    if sign is not None:
+        signs = np.where(sign, -1.0, 1.0)
+        phase = signs if phase is None else phase * signs
+    if target is None:
+        return FixedStage(gates=gates, perm=None, phase=phase)
     perm = np.empty(dimension, dtype=np.int64)
-    perm[target] = np.arange(dimension)
-    return perm, phase[perm]
+    perm[target] = index
+    return FixedStage(gates=gates, perm=perm, phase=None if phase is None else phase[perm])
 
 
 __all__ = [
     "ANSATZES",
     "ENTANGLEMENTS",
     "PARAMETER_NAME",
+    "FixedStage",
     "ROTATION_AXES",
     "GeneratorCircuit",
     "LayeredCircuit",

@@ -34,6 +34,7 @@ from qiskit.quantum_info import Statevector
 
 from quantum_scenarios.quantum.circuits import (
     ROTATION_AXES,
+    FixedStage,
     GeneratorCircuit,
     LayeredCircuit,
     check_theta,
@@ -163,6 +164,7 @@ class Executor(ABC):
 # --------------------------------------------------------------------------------------------
 
 _DTYPES = {"complex128": torch.complex128, "complex64": torch.complex64}
+_REAL_DTYPES = {torch.complex128: torch.float64, torch.complex64: torch.float32}
 
 
 def _chunks(num_qubits: int, max_chunk: int) -> list[tuple[int, int]]:
@@ -193,8 +195,48 @@ def _kron(unitaries: torch.Tensor, low: int, size: int) -> torch.Tensor:
     return matrix
 
 
+class _Stage:
+    """A :class:`~quantum_scenarios.quantum.circuits.FixedStage` as torch ops on ``(B, D)`` states."""
+
+    def __init__(self, stage: FixedStage, *, dtype: torch.dtype, device: torch.device) -> None:
+        real = _REAL_DTYPES.get(dtype, dtype)
+        phase = stage.phase
+        self.perm = self.inverse = None
+        self.phase = self.inverse_phase = None
+        if stage.perm is not None:
+            inverse = np.empty_like(stage.perm)
+            inverse[stage.perm] = np.arange(stage.perm.size)
+            self.perm = torch.as_tensor(stage.perm, device=device)
+            self.inverse = torch.as_tensor(inverse, device=device)
+        if phase is not None:
+            kind = dtype if np.iscomplexobj(phase) else real  # ±1 phases stay real, also on complex states
+            # F^† λ = (conj(phase)·λ)[inverse]  ==  conj(phase[inverse])·λ[inverse]
+            adjoint = np.conj(phase if stage.perm is None else phase[inverse])
+            self.phase = torch.as_tensor(phase, dtype=kind, device=device)
+            same = not np.iscomplexobj(phase) and stage.perm is None
+            self.inverse_phase = self.phase if same else torch.as_tensor(adjoint, dtype=kind, device=device)
+
+    def apply(self, psi: torch.Tensor) -> torch.Tensor:
+        """``F ψ``."""
+        psi = psi if self.perm is None else psi.index_select(1, self.perm)
+        return psi if self.phase is None else psi * self.phase
+
+    def adjoint(self, psi: torch.Tensor) -> torch.Tensor:
+        """``F^† ψ``."""
+        psi = psi if self.inverse is None else psi.index_select(1, self.inverse)
+        return psi if self.inverse_phase is None else psi * self.inverse_phase
+
+
 class _LayeredStatevector:
-    """Torch evaluation of a :class:`LayeredCircuit` for a batch of per-qubit layer unitaries."""
+    """Torch evaluation of a :class:`LayeredCircuit` for a batch of per-qubit layer unitaries.
+
+    Two modes. Up to ``max_chunk_qubits`` qubits a layer is one dense matrix with its fixed
+    stage folded into the rows, and the forward pass keeps every layer's state for the
+    backward pass (the states are small). Above, a layer is applied as Kronecker-product
+    matrices over qubit chunks, and the backward pass is a true adjoint sweep: it starts from
+    the final state and *undoes* each layer (``ψ_l = K_l^† F_l^† ψ_{l+1}``) while it carries
+    the co-state back, so about four states are alive at any time whatever the depth.
+    """
 
     def __init__(
         self, layered: LayeredCircuit, *, max_chunk_qubits: int, dtype: torch.dtype, device: torch.device
@@ -204,68 +246,58 @@ class _LayeredStatevector:
 
         n, layers = layered.num_qubits, layered.num_layers
         self.num_qubits, self.num_layers, self.dimension = n, layers, 2**n
+        self.dtype, self.is_real = dtype, not dtype.is_complex
         self.chunks = _chunks(n, max_chunk_qubits)
-        self.psi0 = tensor(layered.initial_state, dtype)
-        identity = np.tile(np.arange(self.dimension), (layers, 1))
-        self.has_perm = not np.array_equal(layered.perms, identity)
-        self.has_phase = not np.allclose(layered.phases, 1.0)
-        inverse = np.argsort(layered.perms, axis=1)
-        self.perms, self.inverse = tensor(layered.perms, torch.long), tensor(inverse, torch.long)
-        self.phases = tensor(layered.phases, dtype)
-        # F^† λ = (conj(phase)·λ)[inverse]  ==  conj(phase[inverse])·λ[inverse]
-        self.inverse_phases = tensor(np.conj(np.take_along_axis(layered.phases, inverse, axis=1)), dtype)
-        offsets = self.dimension * np.arange(layers)[:, None]
-        self.flat_perms = tensor((layered.perms + offsets).reshape(-1), torch.long)  # into (L·D) rows
-        self.flat_inverse = tensor((inverse + offsets).reshape(-1), torch.long)
-        self.split = tensor(_bit_split(n).reshape(-1), torch.long)
+        self.dense = len(self.chunks) == 1
+        initial = layered.real_initial_state() if self.is_real else layered.initial_state
+        self.psi0 = tensor(initial, dtype)
         self.chunk_split = {size: tensor(_bit_split(size), torch.long) for _, size in self.chunks}
-
-    # -- fixed stages ---------------------------------------------------------------------------
-
-    def _fixed(self, psi: torch.Tensor, l: int) -> torch.Tensor:
-        psi = psi.index_select(1, self.perms[l]) if self.has_perm else psi
-        return psi * self.phases[l] if self.has_phase else psi
-
-    def _fixed_adjoint(self, psi: torch.Tensor, l: int | None = None) -> torch.Tensor:
-        """``F_l^† ψ`` for ``(B, D)`` states; with ``l=None``, every layer's stage on ``(B, L, D)`` states."""
-        if l is None:
-            b = psi.shape[0]
-            if self.has_perm:
-                psi = psi.reshape(b, -1).index_select(1, self.flat_inverse).reshape(b, self.num_layers, -1)
-            return psi * self.inverse_phases if self.has_phase else psi
-        psi = psi.index_select(1, self.inverse[l]) if self.has_perm else psi
-        return psi * self.inverse_phases[l] if self.has_phase else psi
+        distinct = {id(s): _Stage(s, dtype=dtype, device=device) for s in layered.stages if s is not None}
+        self.stages = [None if s is None else distinct[id(s)] for s in layered.stages]
+        if self.dense:  # small n: dense per-layer tables are cheap and fold into the layer matrices
+            perms, phases = layered.perms, layered.phases
+            self.has_perm = not np.array_equal(perms, np.tile(np.arange(self.dimension), (layers, 1)))
+            self.has_phase = not np.allclose(phases, 1.0)
+            phases = phases.real if self.is_real else phases
+            inverse = np.argsort(perms, axis=1)
+            self.phases = tensor(phases, dtype)
+            self.inverse_phases = tensor(np.conj(np.take_along_axis(phases, inverse, axis=1)), dtype)
+            offsets = self.dimension * np.arange(layers)[:, None]
+            self.flat_perms = tensor((perms + offsets).reshape(-1), torch.long)  # into (L·D) rows
+            self.flat_inverse = tensor((inverse + offsets).reshape(-1), torch.long)
+            self.split = tensor(_bit_split(n).reshape(-1), torch.long)
 
     # -- chunks ---------------------------------------------------------------------------------
 
-    def _apply_chunk(self, psi: torch.Tensor, matrix: torch.Tensor, low: int, size: int) -> torch.Tensor:
+    @staticmethod
+    def _apply_chunk(psi: torch.Tensor, matrix: torch.Tensor, low: int, size: int) -> torch.Tensor:
+        """Apply a ``(B, d, d)`` chunk matrix on qubits ``low … low+size-1`` of ``(B, D)`` states."""
         b, d = psi.shape[0], 2**size
         if low == 0:
             return (psi.reshape(b, -1, d) @ matrix.transpose(1, 2)).reshape(b, -1)
         return (matrix.unsqueeze(1) @ psi.reshape(b, -1, d, 2**low)).reshape(b, -1)
 
-    def _chunk_cross(self, mu: torch.Tensor, out_conj: torch.Tensor, low: int, size: int) -> torch.Tensor:
-        """``Tr_{other qubits} |μ⟩⟨out|`` on one chunk, for ``(B, L, D)`` inputs: ``(B, L, d, d)``."""
-        b, l, d = mu.shape[0], mu.shape[1], 2**size
-        m, o = mu.reshape(b * l, -1, d, 2**low), out_conj.reshape(b * l, -1, d, 2**low)
+    def _chunk_cross(self, mu: torch.Tensor, out: torch.Tensor, low: int, size: int) -> torch.Tensor:
+        """``Tr_{other qubits} |μ⟩⟨out|`` on one chunk, for ``(B, D)`` states: ``(B, d, d)``."""
+        b, d = mu.shape[0], 2**size
+        o = out if self.is_real else out.conj()
         if low == 0:
-            cross = m[..., 0].transpose(1, 2) @ o[..., 0]
-        elif m.shape[1] == 1:
-            cross = m[:, 0] @ o[:, 0].transpose(1, 2)
-        else:
-            cross = (m @ o.transpose(2, 3)).sum(1)
-        return cross.reshape(b, l, d, d)
+            return mu.reshape(b, -1, d).transpose(1, 2) @ o.reshape(b, -1, d)
+        m, o = mu.reshape(b, -1, d, 2**low), o.reshape(b, -1, d, 2**low)
+        if m.shape[1] == 1:
+            return m[:, 0] @ o[:, 0].transpose(1, 2)
+        return (m @ o.transpose(2, 3)).sum(1)
 
     # -- passes ---------------------------------------------------------------------------------
 
     def forward(self, unitaries: torch.Tensor, *, keep: bool) -> tuple[torch.Tensor, Any]:
-        """Final states ``(B, D)``; with ``keep``, what the adjoint pass needs."""
+        """Final states ``(B, D)``; with ``keep``, what the adjoint pass needs besides them."""
         b = unitaries.shape[0]
         psi = self.psi0.expand(b, self.dimension)
-        if len(self.chunks) == 1:  # one dense matrix per layer, fixed stage folded into its rows
+        if self.dense:  # one dense matrix per layer, fixed stage folded into its rows
             layers = _kron(unitaries, 0, self.num_qubits)
             if self.has_perm:
-                b, d = layers.shape[0], self.dimension
+                d = self.dimension
                 layers = layers.reshape(b, -1, d).index_select(1, self.flat_perms).reshape(b, -1, d, d)
             if self.has_phase:
                 layers = layers * self.phases[..., None]
@@ -276,48 +308,64 @@ class _LayeredStatevector:
             psi = column.squeeze(-1)
             if not keep:
                 return psi, None
-            after = self._fixed_adjoint(torch.stack(states, 1).squeeze(-1))  # K_l ψ_l = F_l^† ψ_{l+1}
+            after = torch.stack(states, 1).squeeze(-1)  # F_l K_l ψ_l
+            if self.has_perm:
+                after = after.reshape(b, -1).index_select(1, self.flat_inverse).reshape(b, self.num_layers, -1)
+            if self.has_phase:
+                after = after * self.inverse_phases
             return psi, (layers, after)
-        matrices = [_kron(unitaries, low, size).unbind(1) for low, size in self.chunks]
-        outs = []
-        for l in range(self.num_layers):
+        matrices = [_kron(unitaries, low, size) for low, size in self.chunks]
+        for l, stage in enumerate(self.stages):
             for (low, size), chunk in zip(self.chunks, matrices):
-                psi = self._apply_chunk(psi, chunk[l], low, size)
-            if keep:
-                outs.append(psi)
-            psi = self._fixed(psi, l)
-        return psi, (matrices, torch.stack(outs, 1)) if keep else None
+                psi = self._apply_chunk(psi, chunk[:, l], low, size)
+            if stage is not None:
+                psi = stage.apply(psi)
+        return psi, (matrices if keep else None)
 
-    def adjoint(self, unitaries: torch.Tensor, saved: Any, grad: torch.Tensor) -> torch.Tensor:
-        """Gradient with respect to ``unitaries`` ``(B, L, n, 2, 2)`` given the final co-state ``grad``."""
+    def adjoint(self, unitaries: torch.Tensor, saved: Any, final: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+        """Gradient with respect to ``unitaries`` ``(B, L, n, 2, 2)``.
+
+        Args:
+            unitaries: The forward pass's layer unitaries.
+            saved: What :meth:`forward` returned with ``keep=True``.
+            final: The forward pass's final states ``(B, D)``.
+            grad: The co-state of the final states ``(B, D)``.
+        """
         b, n = grad.shape[0], self.num_qubits
-        if len(self.chunks) == 1:
+        if self.dense:
             layers, after = saved
             lam, lams = grad.unsqueeze(-1), []
             for l in range(self.num_layers - 1, -1, -1):
                 lams.append(lam)
                 lam = layers[:, l].mH @ lam
-            mu = self._fixed_adjoint(torch.stack(lams[::-1], 1).squeeze(-1))
+            mu = torch.stack(lams[::-1], 1).squeeze(-1)
+            if self.has_perm:
+                mu = mu.reshape(b, -1).index_select(1, self.flat_inverse).reshape(b, self.num_layers, -1)
+            if self.has_phase:
+                mu = mu * self.inverse_phases
             shape = (b, self.num_layers, n, 2, -1)
             split_mu = mu.index_select(-1, self.split).reshape(shape)  # (B, L, n, 2, D/2)
             split_out = after.index_select(-1, self.split).reshape(shape)
             cross = split_mu @ split_out.conj().transpose(-1, -2)
-        else:
-            matrices, after = saved
-            lam, mus = grad, []
-            for l in range(self.num_layers - 1, -1, -1):
-                mu_l = self._fixed_adjoint(lam, l)
-                mus.append(mu_l)
-                lam = mu_l
-                for (low, size), chunk in zip(self.chunks, matrices):
-                    lam = self._apply_chunk(lam, chunk[l].mH, low, size)
-            mu, after_conj = torch.stack(mus[::-1], 1), after.conj().resolve_conj()
+            return cross @ unitaries
+        matrices = saved
+        lam, out = grad, final
+        per_layer: list[torch.Tensor] = []
+        for l in range(self.num_layers - 1, -1, -1):
+            stage = self.stages[l]
+            if stage is not None:  # back to K_l ψ_l and its co-state
+                out, lam = stage.adjoint(out), stage.adjoint(lam)
             parts = []
-            for low, size in self.chunks:
-                cross = self._chunk_cross(mu, after_conj, low, size)
+            for (low, size), chunk in zip(self.chunks, matrices):
+                # chunks act on disjoint qubits, so undoing one leaves the others' partial traces unchanged
+                cross = self._chunk_cross(lam, out, low, size)
                 split = self.chunk_split[size]
-                parts.append(cross[..., split[:, :, None, :], split[:, None, :, :]].sum(-1))  # (B, L, k, 2, 2)
-            cross = torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]
+                parts.append(cross[:, split[:, :, None, :], split[:, None, :, :]].sum(-1))  # (B, k, 2, 2)
+                inverse = chunk[:, l].mH
+                out = self._apply_chunk(out, inverse, low, size)
+                lam = self._apply_chunk(lam, inverse, low, size)
+            per_layer.append(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0])
+        cross = torch.stack(per_layer[::-1], dim=1)  # (B, L, n, 2, 2)
         return cross @ unitaries
 
 
@@ -328,13 +376,13 @@ class _Evolution(torch.autograd.Function):
     def forward(ctx: Any, unitaries: torch.Tensor, engine: _LayeredStatevector) -> torch.Tensor:
         psi, saved = engine.forward(unitaries, keep=True)
         ctx.engine, ctx.saved = engine, saved
-        ctx.save_for_backward(unitaries)
+        ctx.save_for_backward(unitaries, psi)
         return psi
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (unitaries,) = ctx.saved_tensors
-        return ctx.engine.adjoint(unitaries, ctx.saved, grad), None
+        unitaries, psi = ctx.saved_tensors
+        return ctx.engine.adjoint(unitaries, ctx.saved, psi, grad), None
 
 
 class ExactExecutor(Executor):
@@ -342,16 +390,31 @@ class ExactExecutor(Executor):
 
     Args:
         generator: The generator circuit.
-        dtype: ``"complex128"`` (default; probabilities agree with qiskit to ~1e-14) or ``"complex64"``.
+        dtype: ``"complex128"`` (default; probabilities agree with qiskit to ~1e-14) or ``"complex64"``:
+            the precision. A real circuit runs in the real type of the same precision
+            (``float64`` / ``float32``), see ``real``.
         device: Torch device, e.g. ``"cpu"`` or ``"cuda"``.
         max_chunk_qubits: A layer is applied as Kronecker-product matrices over chunks of at most
             this many qubits, one matmul each; up to this width a layer is one dense matrix with
             the entanglers folded in. Default: one dense matrix up to 6 qubits, else chunks of at
-            most 5 qubits (the fastest measured on CPU from 8 to 16 qubits).
+            most 5 qubits (the fastest measured on CPU, ``benchmarks/bench_executor.py``).
+        real: None (default) runs in real arithmetic exactly when every gate and the initial state
+            are real (RY, CX, CZ, H, a real prior; a global phase of the prior is dropped); False
+            always uses complex arithmetic; True requires a real circuit.
+
+    Attributes:
+        dtype: The complex type of the chosen precision.
+        compute_dtype: The type the state is held in (``float64``/``float32`` for a real circuit).
+        is_real: Whether the state is held in real arithmetic.
 
     Note:
-        Amplitudes equal qiskit's up to the circuit's global phase; probabilities are exact.
-        Gradients flow through :meth:`probabilities` and :meth:`amplitudes` by torch autograd.
+        Amplitudes equal qiskit's up to the circuit's global phase (they are real tensors for a
+        real circuit); probabilities are exact. Gradients flow through :meth:`probabilities` and
+        :meth:`amplitudes` by torch autograd; the backward pass needs a few copies of the state,
+        not one per layer.
+
+    Raises:
+        ValueError: An unknown dtype, a bad ``max_chunk_qubits``, or ``real=True`` on a complex circuit.
     """
 
     name = "exact"
@@ -364,6 +427,7 @@ class ExactExecutor(Executor):
         dtype: str | torch.dtype = "complex128",
         device: str | torch.device = "cpu",
         max_chunk_qubits: int | None = None,
+        real: bool | None = None,
     ) -> None:
         super().__init__(generator)
         if isinstance(dtype, str):
@@ -377,20 +441,31 @@ class ExactExecutor(Executor):
         integer = isinstance(max_chunk_qubits, (int, np.integer)) and not isinstance(max_chunk_qubits, bool)
         if not integer or max_chunk_qubits < 1:
             raise ValueError(f"max_chunk_qubits must be an integer >= 1, received {max_chunk_qubits!r}")
+        if real not in (None, True, False):
+            raise ValueError(f"real must be None, True or False, received {real!r}")
         self.dtype = dtype
-        self.real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
+        self.real_dtype = _REAL_DTYPES[dtype]
         self.device = torch.device(device)
-        self.layered = layer_circuit(generator.circuit, generator.parameters)
+        self.layered = layered = layer_circuit(generator.circuit, generator.parameters)
+        circuit_real = layered.is_real()
+        if real and not circuit_real:
+            raise ValueError(
+                "real=True needs a real circuit, but this generator has complex gates (RX/RZ, phases) or a "
+                "complex initial state; pass real=None to choose automatically"
+            )
+        self.is_real = circuit_real if real is None else bool(real)
+        self.compute_dtype = self.real_dtype if self.is_real else dtype
         self._engine = _LayeredStatevector(
-            self.layered, max_chunk_qubits=int(max_chunk_qubits), dtype=dtype, device=self.device
+            layered, max_chunk_qubits=int(max_chunk_qubits), dtype=self.compute_dtype, device=self.device
         )
         as_tensor = lambda a, kind: torch.as_tensor(np.asarray(a), dtype=kind, device=self.device)  # noqa: E731
-        layered = self.layered
+        matrix_dtype = self.compute_dtype
+        cast = (lambda a: a.real) if self.is_real else (lambda a: a)  # noqa: E731
         self._param_index = as_tensor(layered.param_index.reshape(-1), torch.long)
         self._half_coef = as_tensor(layered.half_coef.reshape(-1), self.real_dtype)
         self._half_offset = as_tensor(layered.half_offset.reshape(-1), self.real_dtype)
-        self._cos_matrix = as_tensor(layered.cos_matrix.reshape(-1, 2, 2), dtype)
-        self._sin_matrix = as_tensor(layered.sin_matrix.reshape(-1, 2, 2), dtype)
+        self._cos_matrix = as_tensor(cast(layered.cos_matrix).reshape(-1, 2, 2), matrix_dtype)
+        self._sin_matrix = as_tensor(cast(layered.sin_matrix).reshape(-1, 2, 2), matrix_dtype)
 
     def _as_batch(self, theta: Any) -> tuple[torch.Tensor, bool]:
         if not isinstance(theta, torch.Tensor):
@@ -418,7 +493,7 @@ class ExactExecutor(Executor):
         return product
 
     def amplitudes(self, theta: Any) -> torch.Tensor:
-        """Statevector(s), shape ``(2**N,)`` or ``(B, 2**N)``; differentiable in ``theta``."""
+        """Statevector(s), shape ``(2**N,)`` or ``(B, 2**N)``, in :attr:`compute_dtype`; differentiable in ``theta``."""
         batch, single = self._as_batch(theta)
         if self.layered.num_layers == 0:
             psi = self._engine.psi0.expand(batch.shape[0], -1).clone()
@@ -432,7 +507,8 @@ class ExactExecutor(Executor):
 
     def probabilities(self, theta: Any) -> torch.Tensor:
         """Probabilities ``|ψ_θ|²``, shape ``(2**N,)`` or ``(B, 2**N)``; differentiable in ``theta``."""
-        return torch.view_as_real(self.amplitudes(theta)).square().sum(-1)
+        psi = self.amplitudes(theta)
+        return psi.square() if self.is_real else torch.view_as_real(psi).square().sum(-1)
 
     def sample(self, theta: Any, shots: int, *, seed: int) -> np.ndarray:
         with torch.no_grad():
@@ -443,7 +519,7 @@ class ExactExecutor(Executor):
 
     def _expectations(self, thetas: np.ndarray, weights: np.ndarray, seed: int | None) -> np.ndarray:
         dimension, layers = 2**self.num_qubits, max(self.layered.num_layers, 1)
-        per_row = layers * dimension**2 if len(self._engine.chunks) == 1 else 4 * dimension
+        per_row = layers * dimension**2 if self._engine.dense else 4 * dimension
         step = max(1, 2**22 // per_row)  # about 64 MiB of complex128 per batch
         w = torch.as_tensor(weights, dtype=self.real_dtype, device=self.device)
         with torch.no_grad():
