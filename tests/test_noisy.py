@@ -1,0 +1,168 @@
+"""The exact_noisy executor equals Aer's density-matrix simulation with NoiseModel.from_backend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from qiskit import QuantumCircuit
+from qiskit.quantum_info import Kraus, SuperOp
+from qiskit_aer import AerSimulator
+from qiskit_aer.noise import NoiseModel, QuantumError, depolarizing_error, thermal_relaxation_error
+
+from quantum_scenarios.quantum import hardware as hw
+from quantum_scenarios.quantum.circuits import build_generator
+from quantum_scenarios.quantum.executors import fake_backend
+from quantum_scenarios.quantum.noisy import (
+    NoisyDensityMatrixExecutor,
+    depolarizing_superop,
+    relaxation_superop,
+)
+
+
+@pytest.fixture(scope="module")
+def backend():
+    return fake_backend("FakeGuadalupeV2")
+
+
+@pytest.fixture(scope="module")
+def noise_model(backend):
+    return NoiseModel.from_backend(backend)
+
+
+def _readout(noise_model: NoiseModel) -> dict[int, np.ndarray]:
+    """Per qubit, P[prepared, measured] of the noise model's readout errors (public dict form)."""
+    out = {}
+    for error in noise_model.to_dict()["errors"]:
+        if error["type"] == "roerror":
+            for qubits in error["gate_qubits"]:
+                out[qubits[0]] = np.asarray(error["probabilities"])
+    return out
+
+
+def aer_probabilities(transpiled, noise_model, values, parameters) -> np.ndarray:
+    """Exact measured probabilities from Aer's density-matrix method.
+
+    Aer applies ReadoutError only when sampling, so the final measurements are replaced by the
+    noise model's own readout error written as a quantum channel (a classical bit flip on the
+    diagonal) followed by ``save_probabilities`` in clbit order: no shots, no sampling noise.
+    """
+    bound = transpiled.assign_parameters(dict(zip(parameters, values))) if parameters else transpiled
+    circuit = QuantumCircuit(*bound.qregs)
+    measured = {}
+    for instruction in bound.data:
+        if instruction.operation.name == "measure":
+            measured[bound.find_bit(instruction.clbits[0]).index] = bound.find_bit(instruction.qubits[0]).index
+        elif instruction.operation.name != "barrier":
+            circuit.append(instruction.operation, [circuit.qubits[bound.find_bit(q).index] for q in instruction.qubits])
+    qubits = [measured[c] for c in sorted(measured)]
+    readout = _readout(noise_model)
+    for q in qubits:
+        p = readout[q]
+        kraus = [
+            np.sqrt(p[0, 0]) * np.array([[1, 0], [0, 0]]),
+            np.sqrt(p[0, 1]) * np.array([[0, 0], [1, 0]]),
+            np.sqrt(p[1, 0]) * np.array([[0, 1], [0, 0]]),
+            np.sqrt(p[1, 1]) * np.array([[0, 0], [0, 1]]),
+        ]
+        circuit.append(QuantumError(Kraus(kraus)), [q])
+    circuit.save_probabilities(qubits)
+    simulator = AerSimulator(method="density_matrix", noise_model=noise_model)
+    return np.asarray(simulator.run(circuit).result().data(0)["probabilities"])
+
+
+def _prior(n: int) -> QuantumCircuit:
+    circuit = QuantumCircuit(n)
+    circuit.h(range(n))
+    circuit.ry(0.3, 0)
+    return circuit
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 6, 7, 8])
+def test_hardware_profile_equals_aer_density_matrix(n, backend, noise_model):
+    generator = hw.build_hardware_generator(_prior(n), backend, reps=2, seed=n)
+    executor = NoisyDensityMatrixExecutor(generator, backend=backend)
+    theta = np.random.default_rng(n).uniform(-np.pi, np.pi, generator.num_parameters)
+    ours = executor.probabilities(theta).numpy()
+    reference = aer_probabilities(executor.transpiled, noise_model, theta, generator.parameters)
+    assert ours.shape == (2**n,)
+    np.testing.assert_allclose(ours, reference, atol=1e-8, rtol=0)
+    # the noise is real: far from the noiseless distribution
+    from qiskit.quantum_info import Statevector
+
+    assert np.abs(ours - Statevector(generator.bind(theta)).probabilities()).max() > 1e-3
+
+
+@pytest.mark.parametrize("n", [3, 5])
+def test_routed_generator_with_extra_active_qubits_equals_aer(n, noise_model, backend):
+    """A full-entanglement generator on a line device: routing adds SWAPs, and maybe ancillas."""
+    manila = fake_backend("FakeManilaV2")
+    generator = build_generator(_prior(n), ansatz="ry_cz", reps=2, entanglement="full", seed=n, init_scale=1.0)
+    executor = NoisyDensityMatrixExecutor(generator, backend=manila, seed=3)
+    theta = np.random.default_rng(n).uniform(-np.pi, np.pi, generator.num_parameters)
+    reference = aer_probabilities(executor.transpiled, NoiseModel.from_backend(manila), theta, generator.parameters)
+    np.testing.assert_allclose(executor.probabilities(theta).numpy(), reference, atol=1e-8, rtol=0)
+
+
+def test_delays_carry_thermal_relaxation_like_aer(backend, noise_model):
+    """Scheduled circuits (dynamical decoupling) have delays: Aer adds relaxation to them."""
+    from qiskit.circuit.library import XGate
+    from qiskit.transpiler import PassManager
+    from qiskit.transpiler.passes import ALAPScheduleAnalysis, PadDynamicalDecoupling
+
+    generator = hw.build_hardware_generator(_prior(4), backend, reps=2, seed=2)
+    transpiled = hw.transpile_generator(generator, backend)
+    scheduled = PassManager(
+        [ALAPScheduleAnalysis(target=backend.target), PadDynamicalDecoupling(target=backend.target, dd_sequence=[XGate(), XGate()])]
+    ).run(transpiled)
+    assert "delay" in scheduled.count_ops()
+    executor = NoisyDensityMatrixExecutor(generator, backend=backend, transpiled=scheduled)
+    theta = np.random.default_rng(5).uniform(-np.pi, np.pi, generator.num_parameters)
+    reference = aer_probabilities(scheduled, noise_model, theta, generator.parameters)
+    np.testing.assert_allclose(executor.probabilities(theta).numpy(), reference, atol=1e-8, rtol=0)
+
+
+def test_channels_equal_qiskit_aer_standard_errors():
+    t1, t2, time = 50e-6, 70e-6, 3e-7
+    np.testing.assert_allclose(
+        relaxation_superop(t1, t2, time), SuperOp(thermal_relaxation_error(t1, t2, time)).data, atol=1e-14
+    )
+    np.testing.assert_allclose(relaxation_superop(t1, 150e-6, time), relaxation_superop(t1, 2 * t1, time), atol=0)
+    for n in (1, 2):
+        np.testing.assert_allclose(depolarizing_superop(0.03, n), SuperOp(depolarizing_error(0.03, n)).data, atol=1e-14)
+
+
+def test_readout_confusion_is_the_noise_models(backend, noise_model):
+    generator = hw.build_hardware_generator(_prior(3), backend, seed=0)
+    executor = NoisyDensityMatrixExecutor(generator, backend=backend)
+    readout = _readout(noise_model)
+    layout = generator.options["layout"]
+    for c, q in enumerate(layout):
+        np.testing.assert_allclose(executor.program.confusion[c], readout[q].T, atol=0)
+    # without readout error, the distribution is the diagonal of the density matrix
+    clean = NoisyDensityMatrixExecutor(generator, backend=backend, readout_error=False)
+    theta = generator.initial_point
+    assert np.abs(clean.probabilities(theta).numpy() - executor.probabilities(theta).numpy()).max() > 1e-4
+
+
+def test_autograd_gradient_equals_finite_differences_and_is_batched(backend):
+    generator = hw.build_hardware_generator(_prior(4), backend, reps=2, seed=4)
+    executor = NoisyDensityMatrixExecutor(generator, backend=backend)
+    theta = np.random.default_rng(1).uniform(-1, 1, generator.num_parameters)
+    weights = np.random.default_rng(2).normal(size=16)
+    grad = executor.parameter_shift_gradient(theta, weights)
+    h = 1e-6
+    numeric = np.array([
+        (executor.probabilities(theta + h * e).numpy() @ weights - executor.probabilities(theta - h * e).numpy() @ weights) / (2 * h)
+        for e in np.eye(generator.num_parameters)
+    ])
+    np.testing.assert_allclose(grad, numeric, atol=1e-7)
+    batch = np.stack([theta, -theta])
+    p = executor.probabilities(torch.as_tensor(batch)).numpy()
+    np.testing.assert_allclose(p[1], executor.probabilities(-theta).numpy(), atol=1e-14)
+
+
+def test_needs_a_device(backend):
+    generator = build_generator(_prior(2), ansatz="ry_cz", reps=1)
+    with pytest.raises(ValueError, match="exact_noisy needs a device"):
+        NoisyDensityMatrixExecutor(generator)
