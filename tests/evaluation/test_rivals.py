@@ -8,6 +8,18 @@ import pytest
 from scipy import stats
 
 from quantum_scenarios.evaluation import bootstrap_baseline, bootstrap_sampler, gaussian_baseline, gaussian_sampler
+from quantum_scenarios.evaluation.rivals import (
+    RIVALS,
+    ClassicalGAN,
+    DCCGarch,
+    FilteredHistoricalSimulation,
+    GaussianRival,
+    StudentTCopula,
+    _dcc_t_loglik,
+    dcc_correlations,
+    grid_probabilities,
+    make_rival,
+)
 from quantum_scenarios.encoding import encode
 
 COV = np.array([[1.0, 0.6], [0.6, 2.0]])
@@ -94,3 +106,128 @@ def test_bad_training_data_is_rejected(train: pd.DataFrame, encoding) -> None:
     gappy[7, 0] = np.nan
     with pytest.raises(ValueError, match=r"train must be finite; row 7 holds NaN or inf"):
         bootstrap_baseline(gappy, encoding)
+
+
+# --------------------------------------------------------------------------------------------
+# The rival family: fit, then draw
+# --------------------------------------------------------------------------------------------
+
+
+def _t_copula_sample(n: int, rho: float, nu: float, marginal_df: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    corr = np.array([[1.0, rho], [rho, 1.0]])
+    g = rng.multivariate_normal([0, 0], corr, size=n)
+    u = stats.t.cdf(g / np.sqrt(rng.chisquare(nu, size=(n, 1)) / nu), df=nu)
+    return stats.t.ppf(u, df=marginal_df, loc=0.1, scale=0.5)
+
+
+def test_every_rival_fits_then_draws_reproducibly(train: pd.DataFrame, encoding) -> None:
+    for name in RIVALS:
+        options = {"epochs": 5} if name == "classical_gan" else {}
+        rival = make_rival(name, **options)
+        with pytest.raises(ValueError, match="is not fitted; call fit"):
+            rival.draw(3, np.random.default_rng(0))
+        rival.fit(train)
+        a, b = rival.draw(400, np.random.default_rng(5)), rival.draw(400, np.random.default_rng(5))
+        assert a.shape == (400, 2) and np.isfinite(a).all(), name
+        np.testing.assert_array_equal(a, b)
+        p = grid_probabilities(rival, encoding, n_samples=2_000, seed=1)
+        assert p.shape == encoding.target.shape and abs(p.sum() - 1) < 1e-12
+    with pytest.raises(ValueError, match="unknown rival 'vine'"):
+        make_rival("vine")
+
+
+def test_gaussian_rival_and_fhs_match_their_closed_forms(train: pd.DataFrame) -> None:
+    x = train.to_numpy()
+    g = GaussianRival().fit(x)
+    np.testing.assert_allclose(g.cov, np.cov(x, rowvar=False))
+    draws = g.draw(300_000, np.random.default_rng(0))
+    np.testing.assert_allclose(np.cov(draws, rowvar=False), np.cov(x, rowvar=False), atol=0.02)
+    fhs = FilteredHistoricalSimulation().fit(x)
+    rows = fhs.draw(20_000, np.random.default_rng(1))
+    # every draw is a whole training day; each day is drawn with probability 1/m
+    index = {tuple(r): i for i, r in enumerate(x)}
+    counts = np.bincount([index[tuple(r)] for r in rows], minlength=len(x))
+    assert stats.chisquare(counts).pvalue > 1e-3
+
+
+def test_t_copula_recovers_kendall_tau_marginals_and_tail_dependence() -> None:
+    x = _t_copula_sample(4000, rho=0.6, nu=4.0, marginal_df=5.0, seed=3)
+    rival = StudentTCopula().fit(x)
+    for j in range(2):  # marginals are scipy's own t fit
+        np.testing.assert_allclose(rival.marginals[j], stats.t.fit(x[:, j]))
+    tau = stats.kendalltau(x[:, 0], x[:, 1]).statistic
+    assert rival.corr[0, 1] == pytest.approx(np.sin(np.pi * tau / 2), abs=1e-12)
+    assert rival.corr[0, 1] == pytest.approx(0.6, abs=0.04)
+    assert 2.5 < rival.nu < 7.0
+    draws = rival.draw(200_000, np.random.default_rng(9))
+    # Kendall's tau of an elliptical copula: 2/pi arcsin(rho)
+    sub = draws[:20_000]
+    assert stats.kendalltau(sub[:, 0], sub[:, 1]).statistic == pytest.approx(
+        2 / np.pi * np.arcsin(rival.corr[0, 1]), abs=0.02
+    )
+    # lower-tail dependence of the t copula: 2 t_{nu+1}(-sqrt((nu+1)(1-rho)/(1+rho)))
+    nu, rho = rival.nu, rival.corr[0, 1]
+    closed = 2 * stats.t.cdf(-np.sqrt((nu + 1) * (1 - rho) / (1 + rho)), df=nu + 1)
+    u = stats.rankdata(draws, axis=0) / (len(draws) + 1)
+    q = 0.01
+    empirical = np.mean((u[:, 0] <= q) & (u[:, 1] <= q)) / q
+    assert empirical == pytest.approx(closed, abs=0.08)
+
+
+def test_dcc_recursion_and_likelihood_against_direct_forms() -> None:
+    rng = np.random.default_rng(2)
+    z = rng.standard_normal((300, 3)) @ np.linalg.cholesky(np.array([[1, .5, .2], [.5, 1, .3], [.2, .3, 1]])).T
+    a, b = 0.07, 0.88
+    R, q_next = dcc_correlations(z, a, b)
+    S = z.T @ z / len(z)
+    Q = S.copy()
+    for t in range(len(z)):
+        s = np.sqrt(np.diag(Q))
+        np.testing.assert_allclose(R[t], Q / np.outer(s, s), atol=1e-12)
+        Q = (1 - a - b) * S + a * np.outer(z[t], z[t]) + b * Q
+    np.testing.assert_allclose(q_next, Q, atol=1e-12)
+    # a = b = 0: constant correlation, the normalised second moment
+    R0, _ = dcc_correlations(z, 0.0, 0.0)
+    s = np.sqrt(np.diag(S))
+    np.testing.assert_allclose(R0, np.broadcast_to(S / np.outer(s, s), R0.shape), atol=1e-12)
+    # the standardised multivariate-t log density equals scipy's with shape R (nu-2)/nu
+    nu = 6.5
+    expected = sum(
+        stats.multivariate_t(loc=np.zeros(3), shape=R[t] * (nu - 2) / nu, df=nu).logpdf(z[t]) for t in range(len(z))
+    )
+    assert _dcc_t_loglik(z, R, nu) == pytest.approx(expected, rel=1e-10)
+
+
+def test_dcc_estimation_recovers_simulated_parameters() -> None:
+    rng = np.random.default_rng(11)
+    a, b, nu, T = 0.06, 0.90, 8.0, 2500
+    S = np.array([[1.0, 0.5], [0.5, 1.0]])
+    Q = S.copy()
+    z = np.empty((T, 2))
+    for t in range(T):
+        s = np.sqrt(np.diag(Q))
+        R = Q / np.outer(s, s)
+        g = np.linalg.cholesky(R) @ rng.standard_normal(2)
+        z[t] = g / np.sqrt(rng.chisquare(nu) / nu) * np.sqrt((nu - 2) / nu)
+        Q = (1 - a - b) * S + a * np.outer(z[t], z[t]) + b * Q
+    rival = DCCGarch().fit(z)
+    assert rival.a == pytest.approx(a, abs=0.03)
+    assert rival.b == pytest.approx(b, abs=0.06)
+    assert 5.0 < rival.nu < 14.0
+    draws = rival.draw(5000, np.random.default_rng(0))
+    assert np.corrcoef(draws, rowvar=False)[0, 1] == pytest.approx(0.5, abs=0.1)
+
+
+def test_classical_gan_learns_a_shifted_normal_within_its_budget() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    x = rng.normal([1.0, -0.5], [0.5, 1.0], size=(3000, 2))
+    gan = ClassicalGAN(epochs=400, seed=1).fit(x)
+    draws = gan.draw(20_000, np.random.default_rng(1))
+    np.testing.assert_allclose(draws.mean(axis=0), [1.0, -0.5], atol=0.25)
+    np.testing.assert_allclose(draws.std(axis=0), [0.5, 1.0], rtol=0.35)
+    short = ClassicalGAN(epochs=10_000, max_seconds=0.5, seed=1).fit(x)
+    assert short.epochs_run < 10_000
