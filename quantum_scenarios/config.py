@@ -34,6 +34,7 @@ __all__ = [
     "apply_overrides",
 ]
 
+    "describe_config",
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -83,6 +84,11 @@ class ValidationConfig(_Model):
     min_observations: int = Field(250, ge=2, description="Minimum number of return observations per asset.")
 
 
+    max_gap_days: int = Field(
+        10, ge=1, le=3660,
+        description="Longest gap (calendar days) between consecutive prices; a longer gap would be read as one "
+        "day's return, so it fails validation (strict) or its return is quarantined (repair).",
+    )
 class EncodingConfig(_Model):
     """Discretisation of returns (or GARCH residuals) onto a qubit grid."""
 
@@ -252,7 +258,13 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"config file {path} not found")
-        loaded = yaml.safe_load(path.read_text()) or {}
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            where = getattr(exc, "problem_mark", None)
+            at = f" at line {where.line + 1}, column {where.column + 1}" if where is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ValueError(f"config file {path} is not valid YAML{at}: {problem}; fix the file") from None
         if not isinstance(loaded, dict):
             raise ValueError(f"config file {path} must hold a mapping of sections, got {type(loaded).__name__}")
         data = loaded
@@ -276,5 +288,65 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
                 f"override {item!r}: unknown field {field!r} in section {section!r}; "
                 f"expected one of {sorted(model.model_fields)}"  # type: ignore[union-attr]
             )
-        data.setdefault(section, {})[field] = yaml.safe_load(raw)
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ValueError(
+                f"override {item!r}: the value {raw!r} is not valid YAML; quote text, and write lists as "
+                "a,b,c or [a, b, c]"
+            ) from None
+        if isinstance(value, str) and "," in value and _takes_sequence(model.model_fields[field].annotation):
+            value = [yaml.safe_load(part.strip()) for part in value.split(",")]  # --set source.assets=A,B
+        data.setdefault(section, {})[field] = value
     return data
+
+
+def _takes_sequence(annotation: Any) -> bool:
+    """Whether a field's type accepts a list or tuple (so a comma list is split)."""
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple):
+        return True
+    return any(_takes_sequence(arg) for arg in typing.get_args(annotation)) if origin is not None else False
+
+
+def _bounds(info: Any) -> str:
+    parts = []
+    for item in info.metadata:
+        for name, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            if getattr(item, name, None) is not None:
+                parts.append(f"{sign} {getattr(item, name)}")
+    import typing
+
+    args = [a for a in typing.get_args(info.annotation)] or [info.annotation]
+    choices = [c for a in args if typing.get_origin(a) is Literal for c in typing.get_args(a)]
+    if typing.get_origin(info.annotation) is Literal:
+        choices = list(typing.get_args(info.annotation))
+    text = ", ".join(parts)
+    if choices:
+        text = (text + "; " if text else "") + "one of " + ", ".join(str(c) for c in choices)
+    return text
+
+
+def describe_config(config: "PipelineConfig | None" = None) -> str:
+    """The configuration as YAML with each option's description, bounds and choices as comments.
+
+    The output loads back with :func:`load_config` (comments are ignored).
+    """
+    config = config or PipelineConfig()
+    dumped = config.model_dump(mode="json")
+    lines = ["# qscen configuration: set options in a YAML file (--config) or with --set section.field=value;",
+             "# list options take comma lists (--set source.assets=SP500,WTI).", ""]
+    for section, info in PipelineConfig.model_fields.items():
+        model = info.annotation
+        lines.append(f"# {(model.__doc__ or section).strip().splitlines()[0]}")
+        lines.append(f"{section}:")
+        for name, field in model.model_fields.items():  # type: ignore[union-attr]
+            value = yaml.safe_dump({name: dumped[section][name]}, default_flow_style=True, width=10_000).strip()
+            value = value[1:-1] if value.startswith("{") else value
+            bounds = _bounds(field)
+            lines.append(f"  # {section}.{name}: {field.description or ''}" + (f" [{bounds}]" if bounds else ""))
+            lines.append(f"  {value}")
+        lines.append("")
+    return "\n".join(lines)

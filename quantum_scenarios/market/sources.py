@@ -22,7 +22,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib
+import lzma
 import re
+import warnings
+import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,9 +42,12 @@ ALIGN_POLICIES: tuple[str, ...] = ("inner", "ffill")
 
 # Recognised column names, compared case-insensitively after stripping spaces, "_" and "-".
 DATE_COLUMN_NAMES: tuple[str, ...] = ("date", "datetime", "timestamp", "time", "day")
-ASSET_COLUMN_NAMES: tuple[str, ...] = ("asset", "ticker", "symbol", "instrument", "security")
+ASSET_COLUMN_NAMES: tuple[str, ...] = (
+    "asset", "ticker", "symbol", "instrument", "security", "stock", "name", "assetname", "code", "series",
+)
 PRICE_COLUMN_NAMES: tuple[str, ...] = (
-    "adjclose", "adjustedclose", "close", "price", "closeprice", "pxlast", "last", "value",
+    "adjclose", "adjustedclose", "close", "price", "closeprice", "pxlast", "last", "value", "closingprice",
+    "settle", "settlement", "px",
 )
 CSV_SUFFIXES: tuple[str, ...] = (".csv", ".txt", ".csv.gz", ".csv.zip", ".csv.bz2", ".csv.xz")
 PARQUET_SUFFIXES: tuple[str, ...] = (".parquet", ".pq", ".parq")
@@ -65,12 +72,19 @@ class MarketData:
         returns: Returns of ``prices`` (same columns, index ``prices.index[1:]``).
         source: Where the prices came from: ``"bundled"``, a file path or ``"yahoo"``.
         return_kind: ``"log"`` or ``"simple"``.
+        missing: Price cells present in an input file but empty, ``NaN`` or ``N/A``:
+            columns ``date, asset, outcome`` where ``outcome`` is ``"filled"`` (carried
+            forward by ``align="ffill"``) or ``"dropped"`` (the date was removed by
+            alignment). Empty for sources without explicit missing cells. The validate
+            stage reports them, fails on dropped ones in strict mode and quarantines
+            them in repair mode.
     """
 
     prices: pd.DataFrame
     returns: pd.DataFrame
     source: str
     return_kind: str = "log"
+    missing: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.prices, pd.DataFrame) or not isinstance(self.returns, pd.DataFrame):
@@ -84,11 +98,45 @@ class MarketData:
                 f"{list(self.prices.columns)} and {list(self.returns.columns)}."
             )
         check_return_kind(self.return_kind)
+        if self.missing is None:
+            object.__setattr__(self, "missing", _missing_frame([]))
 
     @property
     def assets(self) -> tuple[str, ...]:
         """Asset names, in column order."""
         return tuple(str(c) for c in self.prices.columns)
+
+
+MISSING_OUTCOMES: tuple[str, ...] = ("filled", "dropped")
+
+
+def _missing_frame(records: list[tuple[pd.Timestamp, str]]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(records, columns=["date", "asset"])
+    frame["date"] = pd.to_datetime(frame["date"]).astype("datetime64[ns]")
+    frame["asset"] = frame["asset"].astype(object)
+    frame["outcome"] = pd.Series(["dropped"] * len(frame), dtype=object)
+    return frame
+
+
+def check_asset_names(names: Sequence[object], *, origin: str) -> None:
+    """Refuse empty asset names and names holding control characters (they would reach terminals and reports).
+
+    Raises:
+        InputDataError: naming the position and the offending name (escaped).
+    """
+    for position, name in enumerate(names, start=1):
+        text = str(name)
+        if not text.strip():
+            raise InputDataError(
+                f"Asset {position} in {origin} has an empty name; give every price column (or asset) a name."
+            )
+        bad = sorted({c for c in text if ord(c) < 32 or 127 <= ord(c) < 160})
+        if bad:
+            shown = ", ".join(ascii(c) for c in bad)
+            raise InputDataError(
+                f"Asset name {ascii(text)} (asset {position}) in {origin} contains control character(s) {shown}; "
+                "rename it with printable characters only."
+            )
 
 
 # --------------------------------------------------------------------------- alignment
@@ -135,6 +183,7 @@ def _finish(
     align, ffill_limit = _check_align(align, ffill_limit)
     raw = raw.copy()
     raw.columns = [str(c) for c in raw.columns]
+    check_asset_names(list(raw.columns), origin=origin)
     if assets is not None:
         requested = _check_assets(assets)
         unknown = [a for a in requested if a not in raw.columns]
@@ -256,12 +305,16 @@ def _read_table(path: Path) -> pd.DataFrame:
             raise InputDataError(
                 f"Cannot read {path} as Parquet: {exc}. Expected a valid Parquet file."
             ) from exc
+        _check_header([str(c) for c in table.column_names], path=path)
         frame = table.to_pandas()
         if not isinstance(frame.index, pd.RangeIndex):
             frame = frame.reset_index()
         return frame
     if name.endswith(CSV_SUFFIXES):
         try:
+            header = pd.read_csv(path, dtype=str, header=None, nrows=1, keep_default_na=False,
+                                 skipinitialspace=True)
+            _check_header([str(c).strip() for c in header.iloc[0].tolist()] if len(header) else [], path=path)
             return pd.read_csv(path, dtype=str, skipinitialspace=True)
         except pd.errors.EmptyDataError as exc:
             raise InputDataError(
@@ -269,10 +322,36 @@ def _read_table(path: Path) -> pd.DataFrame:
                 "'date,asset,price' followed by one row per observation."
             ) from exc
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise InputDataError(f"Cannot parse {path} as CSV: {exc}.") from exc
+            raise InputDataError(f"Cannot parse {path} as CSV: {' '.join(str(exc).split())}.") from exc
+        except (OSError, EOFError, zlib.error, zipfile.BadZipFile, lzma.LZMAError) as exc:
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise  # a real I/O error (permissions, disk): not the file's content
+            kind = name.rsplit(".", 1)[-1]
+            raise InputDataError(
+                f"Cannot read {path}: its name ends in .{kind} but its content is not valid {kind} data "
+                f"({exc}). Rename it to .csv if it is plain text, or recompress it."
+            ) from exc
     raise InputDataError(
         f"Unsupported file type for {path}: expected one of {CSV_SUFFIXES + PARQUET_SUFFIXES}."
     )
+
+
+def _check_header(names: list[str], *, path: Path) -> None:
+    """Refuse empty and duplicate column names (pandas would silently invent ``Unnamed: 1`` / ``AAA.1``)."""
+    empty = [i + 1 for i, n in enumerate(names) if not str(n).strip() or str(n).strip().lower() == "nan"]
+    if empty:
+        raise InputDataError(
+            f"Column(s) {empty} of {path} have an empty header (columns: {names}). Give every column a name."
+        )
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):
+        key = str(n).strip()
+        if key in seen:
+            raise InputDataError(
+                f"Column name {key!r} appears twice in {path} (columns {seen[key] + 1} and {i + 1}). Each asset "
+                "needs one column; rename or remove the duplicate."
+            )
+        seen[key] = i
 
 
 def _check_no_missing_dates(missing: np.ndarray, *, column: str, path: Path) -> None:
@@ -322,7 +401,9 @@ def _parse_dates(values: pd.Series, *, column: str, path: Path) -> pd.DatetimeIn
         )
     if has_tz.all():
         text = text.str.replace(_TZ_SUFFIX, "", regex=True)  # keep the wall-clock (exchange) date
-    parsed = pd.to_datetime(text, errors="coerce")
+    with warnings.catch_warnings():  # "could not infer format" for M/D/YYYY: the result is checked below
+        warnings.simplefilter("ignore", UserWarning)
+        parsed = pd.to_datetime(text, errors="coerce")
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if bad.size:
         examples = ", ".join(f"row {i + 1}: {text.iloc[i]!r}" for i in bad[:3])
@@ -370,18 +451,28 @@ def _parse_prices(
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _duplicate_error(path: Path, who: str, date: pd.Timestamp, rows: Sequence[int]) -> InputDataError:
+def _duplicate_error(
+    path: Path, who: str, date: pd.Timestamp, rows: Sequence[int], columns: Sequence[str] | None = None
+) -> InputDataError:
     where = ", ".join(str(r + 1) for r in rows[:5])
-    return InputDataError(
-        f"Duplicate date {date.date()} for {who} in {path} (data rows {where}). "
-        "Each asset needs exactly one price per date; remove or aggregate the duplicates."
-    )
+    hint = "Each asset needs exactly one price per date; remove or aggregate the duplicates."
+    if columns is not None:
+        hint = (
+            f"If this is a long file (one row per asset and date), name its asset and price columns with "
+            f"--asset-col and --price-col (columns: {list(columns)}); otherwise each date needs one row."
+        )
+    return InputDataError(f"Duplicate date {date.date()} for {who} in {path} (data rows {where}). {hint}")
 
 
 def _read_wide_prices(
     path: Path, *, date_col: str | None, asset_col: str | None, price_col: str | None
-) -> pd.DataFrame:
-    """Read a file into a wide frame on the union of dates (``NaN`` where missing)."""
+) -> tuple[pd.DataFrame, list[tuple[pd.Timestamp, str]]]:
+    """Read a file into a wide frame on the union of dates (``NaN`` where missing).
+
+    Returns:
+        The wide frame, and the (date, asset) of every price cell present in the file but
+        empty, ``NaN`` or ``N/A`` (a date absent from a long file is not such a cell).
+    """
     if not path.exists():
         raise InputDataError(f"Input file not found: {path}. Expected a CSV or Parquet file; check the path.")
     if not path.is_file():
@@ -437,8 +528,10 @@ def _read_wide_prices(
             rows = np.flatnonzero(((long["asset"] == asset) & (long["date"] == date)).to_numpy())
             raise _duplicate_error(path, f"asset {asset!r}", date, list(rows))
         order = list(dict.fromkeys(long["asset"]))
+        check_asset_names(order, origin=f"column {acol!r} of {path}")
         wide = long.pivot(index="date", columns="asset", values="price")[order]
-        return wide.sort_index()
+        holes = long.loc[long["price"].isna(), ["date", "asset"]]
+        return wide.sort_index(), list(holes.itertuples(index=False, name=None))
 
     # wide form: date + one column per asset, or a single-asset file with a price column
     if pcol is not None:
@@ -454,12 +547,15 @@ def _read_wide_prices(
     if dup.any():
         first = int(np.argmax(dup))
         rows = list(np.flatnonzero(dates == dates[first]))
-        raise _duplicate_error(path, "every asset of the wide file", dates[first], rows)
+        raise _duplicate_error(path, "every asset of the wide file", dates[first], rows, columns)
     data = {
         asset: _parse_prices(frame[col], column=col, path=path, dates=dates, assets=asset)
         for asset, col in value_cols.items()
     }
-    return pd.DataFrame(data, index=dates).sort_index()
+    wide = pd.DataFrame(data, index=dates).sort_index()
+    stacked = wide.isna().stack()
+    holes = [(d, str(a)) for (d, a), flag in stacked.items() if flag]
+    return wide, holes
 
 
 def load_file(
@@ -503,9 +599,21 @@ def load_file(
             repeats for an asset, a Parquet column has the wrong type, an asset is
             unknown or has no prices.
     """
+    prices, _ = _load_file(
+        path, date_col=date_col, asset_col=asset_col, price_col=price_col, assets=assets, align=align,
+        ffill_limit=ffill_limit,
+    )
+    return prices
+
+
+def _load_file(
+    path: str | Path, *, date_col: str | None, asset_col: str | None, price_col: str | None,
+    assets: Sequence[str] | None, align: str, ffill_limit: int,
+) -> tuple[pd.DataFrame, list[tuple[pd.Timestamp, str]]]:
+    """:func:`load_file`, also returning the file's empty / ``NaN`` / ``N/A`` price cells."""
     path = Path(path)
-    raw = _read_wide_prices(path, date_col=date_col, asset_col=asset_col, price_col=price_col)
-    return _finish(raw, origin=str(path), assets=assets, align=align, ffill_limit=ffill_limit)
+    raw, holes = _read_wide_prices(path, date_col=date_col, asset_col=asset_col, price_col=price_col)
+    return _finish(raw, origin=str(path), assets=assets, align=align, ffill_limit=ffill_limit), holes
 
 
 # --------------------------------------------------------------------------- yahoo
@@ -640,6 +748,7 @@ def ingest(
         raise ValueError(f"source must be 'bundled', 'yahoo' or a file path; received {source!r}.")
 
     loader: Callable[[], pd.DataFrame]
+    holes: list[tuple[pd.Timestamp, str]] = []
     key = str(source).strip()
     if isinstance(source, str) and key.lower() == "bundled":
         label = "bundled"
@@ -652,10 +761,15 @@ def ingest(
         loader = lambda: load_yahoo(names, start_ts, end_ts, align=align, ffill_limit=ffill_limit)  # noqa: E731
     else:
         label = str(source)
-        loader = lambda: load_file(  # noqa: E731
-            source, date_col=date_col, asset_col=asset_col, price_col=price_col,
-            assets=assets, align=align, ffill_limit=ffill_limit,
-        )
+
+        def loader() -> pd.DataFrame:
+            prices, found = _load_file(
+                source, date_col=date_col, asset_col=asset_col, price_col=price_col,
+                assets=assets, align=align, ffill_limit=ffill_limit,
+            )
+            holes.extend(found)
+            return prices
+
     prices = loader()
     if start_ts is not None:
         prices = prices.loc[prices.index >= start_ts]
@@ -673,4 +787,10 @@ def ingest(
             "compute a return. Provide more rows or widen the date range."
         )
     returns = compute_returns(prices, kind=return_kind)
-    return MarketData(prices=prices, returns=returns, source=label, return_kind=return_kind)
+    missing = _missing_frame(
+        [(d, a) for d, a in holes if a in prices.columns
+         and (start_ts is None or d >= start_ts) and (end_ts is None or d <= end_ts)]
+    )
+    if len(missing):
+        missing["outcome"] = np.where(missing["date"].isin(prices.index), "filled", "dropped")
+    return MarketData(prices=prices, returns=returns, source=label, return_kind=return_kind, missing=missing)

@@ -57,6 +57,8 @@ MODES: tuple[str, ...] = ("strict", "repair")
 PRICES_SUITE = "prices"
 RETURNS_SUITE = "returns"
 ALIGNMENT_RULE = "dropped_with_date"
+MISSING_RULE = "missing_price"
+GAP_RULE = "max_gap_days"
 _FMAX = float(np.finfo(np.float64).max)
 _EXAMPLES = 3
 
@@ -140,6 +142,12 @@ class ValidationResult:
         )
         head = "passed" if self.success else "FAILED"
         lines = [f"Validation {head} (mode={self.mode}): {suites} on the input."]
+        if stats.get("missing_prices"):
+            lines.append(
+                f"{stats['missing_prices']} missing price(s) (empty, NaN or N/A) in the input: "
+                f"{stats.get('missing_filled', 0)} forward-filled, {stats.get('missing_dropped', 0)} dropped with "
+                "their date" + (" and quarantined." if self.mode == "repair" else ".")
+            )
         if self.mode == "repair" and len(self.quarantined):
             lines.append(
                 f"Repair dropped {stats.get('dropped_dates', 0)} date(s); {len(self.quarantined)} row(s) "
@@ -497,11 +505,64 @@ def _repaired(data: MarketData, drop: dict[int, Any]) -> MarketData:
     )
 
 
+# --------------------------------------------------------------------------- missing prices and gaps
+
+
+def _missing_failures(data: MarketData) -> list[ExpectationFailure]:
+    """One failure per asset for price cells the input left empty and alignment dropped."""
+    missing = data.missing if data.missing is not None else pd.DataFrame(columns=["date", "asset", "outcome"])
+    dropped = missing.loc[missing["outcome"] == "dropped"]
+    out = []
+    for asset, group in dropped.groupby("asset", sort=False):
+        head = group.head(_EXAMPLES)
+        out.append(ExpectationFailure(
+            PRICES_SUITE, MISSING_RULE, str(asset), "price", len(group),
+            [str(pd.Timestamp(d).date()) for d in head["date"]], [float("nan")] * len(head),
+            "price present in the input (empty, NaN and N/A cells are missing prices)",
+        ))
+    return out
+
+
+def _missing_quarantine(data: MarketData) -> pd.DataFrame:
+    missing = data.missing if data.missing is not None else pd.DataFrame(columns=["date", "asset", "outcome"])
+    dropped = missing.loc[missing["outcome"] == "dropped"]
+    frame = pd.DataFrame({
+        "date": pd.to_datetime(dropped["date"]).astype("datetime64[ns]").to_numpy(),
+        "asset": dropped["asset"].astype(str).to_numpy(),
+        "price": np.nan, "log_return": np.nan, "simple_return": np.nan,
+        "suite": PRICES_SUITE, "rule": MISSING_RULE,
+        "reason": "price missing in the input (empty, NaN or N/A); its date was dropped by alignment "
+                  "(source.align=ffill would carry the last price forward)",
+    }, columns=QUARANTINE_SCHEMA.names)
+    for col in ("price", "log_return", "simple_return"):
+        frame[col] = frame[col].astype(np.float64)
+    return frame
+
+
+def _gap_failures(data: MarketData, max_gap_days: int) -> list[ExpectationFailure]:
+    """Gaps between consecutive dates longer than ``max_gap_days`` calendar days (not repairable)."""
+    index = pd.DatetimeIndex(data.prices.index)
+    if len(index) < 2:
+        return []
+    days = np.diff(index.values).astype("timedelta64[D]").astype(np.int64)
+    where = np.flatnonzero(days > max_gap_days)
+    if not where.size:
+        return []
+    spans = [f"{index[i].date()} to {index[i + 1].date()} ({days[i]} days)" for i in where[:_EXAMPLES]]
+    return [ExpectationFailure(
+        PRICES_SUITE, GAP_RULE, "*", "date", int(where.size),
+        [str(index[i + 1].date()) for i in where[:_EXAMPLES]], [float(days[i]) for i in where[:_EXAMPLES]],
+        f"at most {max_gap_days} calendar days between consecutive prices (validation.max_gap_days); "
+        f"found {'; '.join(spans)}",
+    )]
+
+
 # --------------------------------------------------------------------------- entry point
 
 
 def _check_arguments(
-    mode: str, *, min_rows: int, max_abs_return: float, max_unchanged_run: int, min_observations: int
+    mode: str, *, min_rows: int, max_abs_return: float, max_unchanged_run: int, min_observations: int,
+    max_gap_days: int = 10,
 ) -> str:
     if not isinstance(mode, str) or mode.strip().lower() not in MODES:
         raise ValueError(f"mode must be one of {MODES}; received {mode!r}.")
@@ -512,6 +573,8 @@ def _check_arguments(
     ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lowest:
             raise ValueError(f"{name} must be an integer >= {lowest}; received {value!r}.")
+    if isinstance(max_gap_days, bool) or not isinstance(max_gap_days, (int, np.integer)) or max_gap_days < 1:
+        raise ValueError(f"max_gap_days must be an integer >= 1; received {max_gap_days!r}.")
     if (isinstance(max_abs_return, bool) or not isinstance(max_abs_return, (int, float, np.number))
             or not np.isfinite(max_abs_return) or max_abs_return <= 0):
         raise ValueError(f"max_abs_return must be a finite number > 0; received {max_abs_return!r}.")
@@ -524,6 +587,18 @@ def _error_message(data: MarketData, mode: str, failures: list[ExpectationFailur
         f"{len(failures)} failing expectation(s)."
     )
     lines = [head] + [f"  - {f.describe()}" for f in failures]
+    rules = {f.rule for f in failures}
+    if MISSING_RULE in rules:
+        lines.append(
+            "Missing prices: fill them in the input, set source.align=ffill (--set source.align=ffill) to carry "
+            "the last price forward for up to source.ffill_limit days, or use --mode repair to drop and "
+            "quarantine their dates."
+        )
+    if GAP_RULE in rules:
+        lines.append(
+            "Gaps: a return across a gap would be read as one day's return. Restrict the dates "
+            "(source.start / source.end), fill the gap in the input, or raise validation.max_gap_days."
+        )
     if mode == "repair":
         lines.append(
             "Repair cannot fix these by dropping rows (too few rows left, or a persistent jump): "
@@ -547,6 +622,7 @@ def validate_market(
     max_abs_return: float = 0.5,
     max_unchanged_run: int = 10,
     min_observations: int = 250,
+    max_gap_days: int = 10,
     docs_dir: Path | None = None,
     quarantine_path: Path | None = None,
 ) -> tuple[MarketData, ValidationResult]:
@@ -560,6 +636,8 @@ def validate_market(
         max_abs_return: Largest allowed absolute daily return (0.5 by default).
         max_unchanged_run: Longest allowed run of consecutive unchanged prices.
         min_observations: Minimum number of returns per asset.
+        max_gap_days: Longest allowed gap between consecutive dates, in calendar days; a
+            longer gap fails in both modes (dropping rows cannot close it).
         docs_dir: Directory for the Data Docs HTML (``index.html``); replaced as a
             whole. ``None`` skips the docs.
         quarantine_path: Parquet file for the quarantined rows (``repair`` mode,
@@ -576,7 +654,7 @@ def validate_market(
     """
     mode = _check_arguments(
         mode, min_rows=min_rows, max_abs_return=max_abs_return,
-        max_unchanged_run=max_unchanged_run, min_observations=min_observations,
+        max_unchanged_run=max_unchanged_run, min_observations=min_observations, max_gap_days=max_gap_days,
     )
     if not isinstance(data, MarketData):
         raise TypeError(f"data must be MarketData; received {type(data).__name__}.")
@@ -589,11 +667,19 @@ def validate_market(
         data.assets, return_column, max_abs_return=float(max_abs_return), min_observations=int(min_observations)))
 
     prices_pass, returns_pass = _validate_once(runner, data, return_column, "input")
-    failures = prices_pass.failures + returns_pass.failures
+    missing_failures = _missing_failures(data)
+    gap_failures = _gap_failures(data, int(max_gap_days))
+    gx_failures = prices_pass.failures + returns_pass.failures
+    failures = gx_failures + missing_failures + gap_failures
+    missing = data.missing if data.missing is not None else pd.DataFrame(columns=["outcome"])
     statistics: dict[str, Any] = {
         **prices_pass.statistics, **returns_pass.statistics,
         "rows_in": len(data.prices), "rows_out": len(data.prices), "dropped_dates": 0,
         "input_success": not failures, "passes": 1,
+        "missing_prices": int(len(missing)),
+        "missing_filled": int((missing["outcome"] == "filled").sum()),
+        "missing_dropped": int((missing["outcome"] == "dropped").sum()),
+        "gaps": int(gap_failures[0].count) if gap_failures else 0,
     }
     empty = _quarantine_frame(data, {})
     result = ValidationResult(True, mode, failures, empty, None, statistics)
@@ -603,11 +689,17 @@ def validate_market(
     if failures and mode == "strict":
         final_failures = failures
     elif failures and mode == "repair":
-        if prices_pass.table_failures or returns_pass.table_failures:
-            final_failures = failures
+        result.quarantined = pd.concat([_missing_quarantine(data), empty], ignore_index=True) \
+            if missing_failures else empty
+        if gap_failures or prices_pass.table_failures or returns_pass.table_failures:
+            final_failures = gx_failures + gap_failures
+        elif not gx_failures:
+            pass  # only missing prices: already dropped by alignment, now quarantined with their reason
         else:
             drop = _rows_to_drop(data, prices_pass, returns_pass, float(max_abs_return))
-            result.quarantined = _quarantine_frame(data, drop)
+            result.quarantined = pd.concat(
+                [result.quarantined, _quarantine_frame(data, drop)], ignore_index=True
+            ).sort_values(["date", "asset"], kind="stable", ignore_index=True)
             repaired = _repaired(data, drop)
             statistics.update(rows_out=len(repaired.prices), dropped_dates=len(drop), passes=2)
             again_prices, again_returns = _validate_once(runner, repaired, return_column, "after_repair")
