@@ -40,6 +40,13 @@ _EXPORTS: dict[str, str] = {
     "expected_shortfall": "risk",
     "var": "risk",
     # backtests
+    "BACKTEST_COLUMNS": "backtests",
+    "RiskForecast": "backtests",
+    "backtest_table": "backtests",
+    "christoffersen_test": "backtests",
+    "es_backtest": "backtests",
+    "risk_forecasts": "backtests",
+    "traffic_light": "backtests",
     "kupiec_test": "backtests",
     "var_backtest": "backtests",
     "var_backtest_table": "backtests",
@@ -61,6 +68,11 @@ _EXPORTS: dict[str, str] = {
     "gaussian_sampler": "rivals",
     # stylized facts
     "abs_autocorrelation": "stylized",
+    "autocorrelation": "stylized",
+    "hill_tail_index": "stylized",
+    "leverage_effect": "stylized",
+    "lower_tail_dependence": "stylized",
+    "stylized_facts": "stylized",
     # scorecard
     "Evaluation": "scorecard",
     "evaluate_run": "scorecard",

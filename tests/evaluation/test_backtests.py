@@ -8,6 +8,14 @@ import pytest
 from scipy import stats
 
 from quantum_scenarios.encoding import encode
+from quantum_scenarios.evaluation.backtests import (
+    BACKTEST_COLUMNS,
+    backtest_table,
+    christoffersen_test,
+    es_backtest,
+    risk_forecasts,
+    traffic_light,
+)
 from quantum_scenarios.evaluation import (
     METRIC_COLUMNS,
     abs_autocorrelation,
@@ -154,3 +162,89 @@ def test_abs_autocorrelation_matches_a_direct_computation() -> None:
     assert abs_autocorrelation(clustered).mean() > 0.05
     with pytest.raises(ValueError, match=r"max_lag must be between 1 and 3 for series of length 5; received 10"):
         abs_autocorrelation(np.zeros((5, 1)), max_lag=10)
+
+
+# --------------------------------------------------------------------------------------------
+# Christoffersen, traffic light, ES (Acerbi-Szekely Z2), multi-horizon backtest table
+# --------------------------------------------------------------------------------------------
+
+
+def test_christoffersen_matches_the_transition_count_formulas() -> None:
+    hits = np.array([0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0])
+    result = christoffersen_test(hits, 0.9)
+    n00, n01, n10, n11 = 10, 3, 3, 3
+    # 19 transitions counted by hand: 0->0 ten times, 0->1 three, 1->0 three, 1->1 three
+    assert (result["n00"], result["n01"], result["n10"], result["n11"]) == (n00, n01, n10, n11)
+    pi01, pi11, pi = n01 / (n00 + n01), n11 / (n10 + n11), (n01 + n11) / 19
+    l0 = (n00 + n10) * np.log(1 - pi) + (n01 + n11) * np.log(pi)
+    l1 = n00 * np.log(1 - pi01) + n01 * np.log(pi01) + n10 * np.log(1 - pi11) + n11 * np.log(pi11)
+    lr_ind = -2 * (l0 - l1)
+    lr_pof = -2 * ((n00 + n10) * np.log(0.9) + (n01 + n11) * np.log(0.1) - l0)
+    assert result["lr_ind"] == pytest.approx(lr_ind, rel=1e-12)
+    assert result["p_ind"] == pytest.approx(stats.chi2.sf(lr_ind, 1), rel=1e-12)
+    assert result["lr_cc"] == pytest.approx(lr_pof + lr_ind, rel=1e-12)
+    assert result["p_cc"] == pytest.approx(stats.chi2.sf(lr_pof + lr_ind, 2), rel=1e-12)
+    # no exceedance after an exceedance (0 ln 0 = 0) stays finite
+    finite = christoffersen_test([0, 1, 0, 0, 1, 0, 0, 0], 0.99)
+    assert np.isfinite(finite["lr_ind"]) and np.isfinite(finite["lr_cc"])
+    with pytest.raises(ValueError, match="only 0/1"):
+        christoffersen_test([0, 2, 1], 0.99)
+
+
+def test_independent_hits_pass_and_clustered_hits_fail_christoffersen() -> None:
+    rng = np.random.default_rng(0)
+    iid = rng.random(2500) < 0.01
+    clustered = np.zeros(2500, dtype=bool)
+    clustered[1000:1025] = True
+    assert christoffersen_test(iid, 0.99)["p_ind"] > 0.05
+    assert christoffersen_test(clustered, 0.99)["p_ind"] < 1e-6
+
+
+def test_traffic_light_reproduces_the_basel_250_day_table() -> None:
+    zones = [traffic_light(x, 250, 0.99) for x in range(0, 13)]
+    assert zones == ["green"] * 5 + ["yellow"] * 5 + ["red"] * 3
+    with pytest.raises(ValueError, match="between 0 and n=250"):
+        traffic_light(251, 250)
+
+
+def test_es_backtest_z2_closed_form_and_its_null() -> None:
+    level, alpha = 0.975, 0.025
+    losses = np.array([0.5, 2.5, -1.0, 3.0, 0.1])
+    var_f, es_f = np.full(5, 2.0), np.full(5, 2.5)
+    result = es_backtest(losses, var_f, es_f, level)
+    assert result["z2"] == pytest.approx(1 - (2.5 / 2.5 + 3.0 / 2.5) / (5 * alpha))
+    assert result["exceedances"] == 2 and np.isnan(result["p_value"])
+    # Normal losses with the exact normal VaR and ES: E[Z2] = 0 (Acerbi-Szekely), Z2 ~ 0 on a long sample
+    v = stats.norm.ppf(level)
+    es = stats.norm.pdf(v) / alpha
+    rng = np.random.default_rng(1)
+    sample = rng.standard_normal(400_000)
+    assert es_backtest(sample, v, es, level)["z2"] == pytest.approx(0.0, abs=0.02)
+    null = rng.standard_normal((250, 2000))
+    calm = es_backtest(rng.standard_normal(250), v, es, level, simulated_losses=null)
+    stormy = es_backtest(1.6 * rng.standard_normal(250), v, es, level, simulated_losses=null)
+    assert calm["p_value"] > 0.01 and stormy["p_value"] < 0.01 and stormy["z2"] < -0.7
+
+
+def test_backtest_table_at_one_and_ten_days_against_the_closed_form() -> None:
+    garch = make_garch(("A", "B"))
+    test = simulate_returns(garch, 2000, np.random.default_rng(4))
+    models = {"true": lambda k, rng: rng.standard_normal((k, 2)), "too_calm": lambda k, rng: 0.5 * rng.standard_normal((k, 2))}
+    table = backtest_table(test, models, horizons=(1, 10), garch=garch, n_samples=4_000, seed=5)
+    assert list(table.columns) == list(BACKTEST_COLUMNS)
+    assert list(zip(table["model"], table["horizon"])) == [("true", 1), ("too_calm", 1), ("true", 10), ("too_calm", 10)]
+    rows = table.set_index(["model", "horizon"])
+    assert rows.loc[("true", 1), "n"] == 2000 and rows.loc[("true", 10), "n"] == 200
+    assert rows.loc[("true", 1), "kupiec_p"] > 0.01 and rows.loc[("true", 1), "es_p"] > 0.01
+    assert rows.loc[("too_calm", 1), "kupiec_p"] < 1e-6 and rows.loc[("too_calm", 1), "traffic_light"] == "red"
+    assert rows.loc[("too_calm", 1), "es_p"] < 0.01
+    # one-day forecasts agree with var_forecasts (same draws, same filter)
+    one = risk_forecasts(test, {"true": models["true"]}, horizon=1, garch=garch, n_samples=4_000, seed=5)["true"].frame
+    reference = var_forecasts(test, {"true": models["true"]}, garch=garch, n_samples=4_000, seed=5)
+    np.testing.assert_allclose(one["var"], reference["true"], rtol=1e-12)
+    # iid: a ten-day window of one asset with normal steps has VaR = closed-form normal quantile
+    iid_test = pd.DataFrame(0.01 * np.random.default_rng(6).standard_normal((100, 1)), index=pd.bdate_range("2014-01-01", periods=100), columns=["A"])
+    ten = risk_forecasts(iid_test, {"n": lambda k, rng: 0.01 * rng.standard_normal((k, 1))}, horizon=10, n_samples=100_000)["n"]
+    expected = -np.expm1(0.01 * np.sqrt(10) * stats.norm.ppf(0.01))
+    assert ten.frame["var"].iloc[0] == pytest.approx(expected, rel=0.02)
+    assert len(ten.frame) == 10 and ten.simulated.shape == (10, 500)
