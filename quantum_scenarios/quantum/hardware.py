@@ -393,3 +393,39 @@ __all__ = [
     "transpile_for_backend",
     "transpile_generator",
 ]
+
+
+def schedule_idle(circuit: QuantumCircuit, backend: Any, *, dd_sequence: Sequence[str] | None = None) -> QuantumCircuit:
+    """Schedule a transpiled circuit ALAP and make idle time explicit as ``delay`` instructions.
+
+    Simulators then apply thermal relaxation to idle qubits as a device would (qiskit-aer's
+    ``NoiseModel.from_backend`` relaxes every ``delay``). With ``dd_sequence`` (gate names, e.g.
+    ``["x", "x"]``) the idle windows are filled with that dynamical-decoupling sequence instead
+    (qiskit's ``PadDynamicalDecoupling``); qubits that never start are left alone.
+    """
+    from qiskit.circuit.library import get_standard_gate_name_mapping
+    from qiskit.transpiler import PassManager
+    from qiskit.transpiler.passes import ALAPScheduleAnalysis, PadDelay, PadDynamicalDecoupling
+
+    target = device_backend(backend).target
+    if dd_sequence:
+        mapping = get_standard_gate_name_mapping()
+        unknown = [g for g in dd_sequence if g not in mapping or g not in target.operation_names]
+        if unknown:
+            raise ValueError(f"dd_sequence gates {unknown} are not native to the device; use e.g. ['x', 'x']")
+        pad = PadDynamicalDecoupling(target=target, dd_sequence=[mapping[g] for g in dd_sequence])
+    else:
+        pad = PadDelay(target=target)
+    scheduled = PassManager([ALAPScheduleAnalysis(target=target), pad]).run(circuit)
+    # qubits that never start idle in |0>, which relaxation leaves unchanged: drop their delays so
+    # simulators need not carry them (Aer simulates every qubit an instruction touches)
+    busy = set(active_qubits(scheduled))
+    pruned = scheduled.copy_empty_like()
+    for instruction in scheduled.data:
+        if instruction.operation.name == "delay" and scheduled.find_bit(instruction.qubits[0]).index not in busy:
+            continue
+        pruned.append(instruction)
+    return pruned
+
+
+__all__ += ["schedule_idle"]
