@@ -319,6 +319,12 @@ def _prefect_api(command: _Command) -> Iterator[None]:
     if os.environ.get("PREFECT_API_URL"):
         yield
         return
+    if "prefect" in sys.modules:  # a caller (a test harness, a notebook) already configured Prefect
+        from prefect.settings import PREFECT_API_URL as configured
+
+        if configured.value():
+            yield
+            return
     from quantum_scenarios.server import TemporaryServer
 
     command.stage = "server start"

@@ -345,37 +345,36 @@ def check_writable(workdir: str | os.PathLike, run_id: str | None, command: str)
 # --------------------------------------------------------------------------- resume
 
 
-def resume_checkpoint(directory: str | os.PathLike, config: dict[str, Any], contract: dict[str, Any]) -> Path | None:
-    """The latest checkpoint in ``directory`` that the same training call can resume, or None.
+CHECKPOINT_KEY_FILE = "training-key.txt"
 
-    A checkpoint is resumable when it was written by a ``train_qgan`` call with the
-    same keyword arguments (apart from progress and resume bookkeeping) on the same
-    encoding contract. An incompatible checkpoint folder (another config under the same
-    run id) is emptied so its files never mix with the new run's.
+
+def resume_checkpoint(directory: str | os.PathLike, key: str) -> Path | None:
+    """The checkpoint a rerun of the same training resumes from, or None to start fresh.
+
+    ``key`` fingerprints everything that decides the training trajectory (the encoding
+    contract and target, the circuit, executor and training options, the training code);
+    the train stage uses its cache key. The folder remembers the key of the training that
+    wrote it (``training-key.txt``). When the keys match, the latest checkpoint is
+    returned; otherwise the folder is emptied (another config under the same run id) so
+    checkpoints of two configs never mix, and the new key is recorded.
 
     Args:
-        directory: the run's checkpoint folder.
-        config: the keyword arguments the new call will pass (JSON-like; compared by value).
-        contract: :meth:`EncodingContract.to_dict` of the new call's encoding.
+        directory: the run's checkpoint folder (:attr:`RunLayout.checkpoint_dir`).
+        key: fingerprint of the training about to run.
     """
-    from quantum_scenarios.gan.checkpoints import latest_checkpoint, load_checkpoint
+    from quantum_scenarios.gan.checkpoints import latest_checkpoint
 
     directory = Path(directory)
-    found = latest_checkpoint(directory)
-    if found is None:
-        return None
-    ignore = {"progress", "resume_from", "checkpoint_dir"}
+    marker = directory / CHECKPOINT_KEY_FILE
     try:
-        state = load_checkpoint(found)
-        saved = {k: v for k, v in state["config"].items() if k not in ignore}
-        wanted = json.loads(json.dumps({k: v for k, v in config.items() if k not in ignore}, default=str))
-        same = json.loads(json.dumps(saved, default=str)) == wanted and json.loads(
-            json.dumps(state["encoding_contract"], default=str)) == json.loads(json.dumps(contract, default=str))
-    except Exception:  # noqa: BLE001 - an unreadable checkpoint is simply not resumable
+        same = marker.read_text().strip() == key
+    except OSError:
         same = False
     if same:
-        return found
+        return latest_checkpoint(directory)
     shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    marker.write_text(key + "\n")
     return None
 
 

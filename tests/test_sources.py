@@ -405,3 +405,75 @@ def test_yahoo_argument_errors():
         load_yahoo(["^GSPC"], None, "2020-01-01")
     with pytest.raises(ValueError, match="end must be after start"):
         load_yahoo(["^GSPC"], "2020-01-02", "2020-01-01")
+
+
+# --------------------------------------------------------------------------- odd input is explicit
+
+
+def _put(path, text: str):
+    path.write_text(text)
+    return path
+
+
+def _wide_text(n: int = 6, header: str = "date,AAA,BBB") -> str:
+    rows = [f"2020-01-{d:02d},{100 + d},{50 + d}" for d in range(1, n + 1)]
+    return header + "\n" + "\n".join(rows) + "\n"
+
+
+def test_a_csv_gz_that_is_not_gzip_is_an_input_error(tmp_path) -> None:
+    path = _put(tmp_path / "prices.csv.gz", _wide_text())
+    with pytest.raises(InputDataError, match=r"prices.csv.gz: its name ends in .gz but its content is not valid gz "
+                                             r"data .*Rename it to .csv"):
+        ingest(path)
+
+
+def test_duplicate_wide_column_is_an_error_not_a_new_asset(tmp_path) -> None:
+    path = _put(tmp_path / "dup.csv", _wide_text(header="date,AAA,AAA"))
+    with pytest.raises(InputDataError, match=r"Column name 'AAA' appears twice in .*dup.csv \(columns 2 and 3\)"):
+        ingest(path)
+
+
+def test_empty_header_is_an_error_not_unnamed(tmp_path) -> None:
+    path = _put(tmp_path / "empty.csv", _wide_text(header="date,,BBB"))
+    with pytest.raises(InputDataError, match=r"Column\(s\) \[2\] of .*empty.csv have an empty header"):
+        ingest(path)
+
+
+def test_control_characters_in_asset_names_are_refused(tmp_path) -> None:
+    wide = _put(tmp_path / "esc.csv", _wide_text(header="date,AAA\x1b[31m,BBB"))
+    with pytest.raises(InputDataError, match=r"Asset name 'AAA\\x1b\[31m' \(asset 1\) .* contains control "
+                                             r"character\(s\) '\\x1b'; rename it"):
+        ingest(wide)
+    long = _put(tmp_path / "esc_long.csv", "date,asset,price\n2020-01-01,A\x07B,1\n2020-01-02,A\x07B,2\n")
+    with pytest.raises(InputDataError, match=r"Asset name 'A\\x07B' .* column 'asset'"):
+        ingest(long)
+
+
+def test_more_long_form_names_and_m_d_y_dates_are_recognised(tmp_path) -> None:
+    rows = ["Date,stock,value,change"]
+    for day in range(1, 6):
+        rows += [f"1/{day}/2020,AAA,{10 + day},0.1", f"1/{day}/2020,BBB,{20 + day},0.2"]
+    data = ingest(_put(tmp_path / "long.csv", "\n".join(rows) + "\n"))
+    assert data.assets == ("AAA", "BBB") and len(data.prices) == 5
+    assert data.prices.loc["2020-01-03", "BBB"] == 23.0
+
+
+def test_duplicate_dates_in_a_wide_file_suggest_asset_col(tmp_path) -> None:
+    rows = ["Date,sym,px_close"] + [f"2020-01-0{d},{a},{d}" for d in range(1, 4) for a in ("A", "B")]
+    with pytest.raises(InputDataError, match=r"Duplicate date 2020-01-01 .*name its asset and price columns with "
+                                             r"--asset-col and --price-col \(columns: \['Date', 'sym', 'px_close'\]\)"):
+        ingest(_put(tmp_path / "sym.csv", "\n".join(rows) + "\n"))
+
+
+def test_nan_and_na_prices_are_recorded_with_their_outcome(tmp_path) -> None:
+    text = _wide_text(8).replace("2020-01-03,103,53", "2020-01-03,N/A,53").replace("2020-01-06,106,56", "2020-01-06,106,")
+    path = _put(tmp_path / "holes.csv", text)
+    inner = ingest(path)
+    assert len(inner.prices) == 6  # both dates dropped by the inner alignment ...
+    assert inner.missing[["asset", "outcome"]].values.tolist() == [["AAA", "dropped"], ["BBB", "dropped"]]
+    assert [d.day for d in inner.missing["date"]] == [3, 6]  # ... and recorded, for the validate stage
+    filled = ingest(path, align="ffill")
+    assert len(filled.prices) == 8 and filled.prices.loc["2020-01-03", "AAA"] == 102.0
+    assert filled.missing["outcome"].tolist() == ["filled", "filled"]
+    assert ingest(path, assets=["BBB"]).missing["asset"].tolist() == ["BBB"]
+    assert ingest("bundled").missing.empty

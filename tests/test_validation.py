@@ -226,3 +226,73 @@ def test_repair_with_nothing_to_fix_writes_empty_quarantine_and_relative_docs(ma
     assert (tmp_path / "reports" / "validation" / "index.html").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reports", "run"]  # nothing else (no temp dirs)
     assert result.success and result.statistics["input_success"] and result.quarantined.empty
+
+
+# --------------------------------------------------------------------------- missing prices and gaps
+
+
+def _holes_csv(tmp_path, make_prices) -> tuple[Path, list]:
+    prices = make_prices(300, ("AAA", "BBB"), seed=4)
+    text = prices.to_csv(date_format="%Y-%m-%d").splitlines()
+    holes = [prices.index[40], prices.index[41], prices.index[200]]
+    for i, date in enumerate(holes):
+        row = text.index(next(line for line in text if line.startswith(str(date.date()))))
+        cells = text[row].split(",")
+        cells[1 + (i % 2)] = "N/A" if i == 0 else ("NaN" if i == 1 else "")
+        text[row] = ",".join(cells)
+    path = tmp_path / "holes.csv"
+    path.write_text("\n".join(text) + "\n")
+    return path, holes
+
+
+def test_strict_fails_on_missing_prices_with_their_count_and_the_fix(tmp_path, make_prices) -> None:
+    path, holes = _holes_csv(tmp_path, make_prices)
+    quarantine = tmp_path / "q.parquet"
+    with pytest.raises(ValidationFailedError, match=r"missing_price \(price present in the input.*asset 'AAA', "
+                                                    rf"column 'price', 2 row\(s\); e.g. {holes[0].date()} = NaN") as err:
+        validate_market(ingest(path), min_rows=100, min_observations=100, quarantine_path=quarantine)
+    message = str(err.value)
+    assert "asset 'BBB', column 'price', 1 row(s)" in message
+    assert "set source.align=ffill (--set source.align=ffill)" in message and "--mode repair" in message
+    assert not quarantine.exists()
+
+
+def test_repair_quarantines_every_missing_price_with_its_reason(tmp_path, make_prices) -> None:
+    path, holes = _holes_csv(tmp_path, make_prices)
+    quarantine = tmp_path / "q.parquet"
+    data, result = validate_market(ingest(path), mode="repair", min_rows=100, min_observations=100,
+                                   quarantine_path=quarantine)
+    saved = pd.read_parquet(quarantine)
+    missing = saved[saved["rule"] == "missing_price"]
+    assert sorted(zip(missing["date"], missing["asset"])) == sorted(zip(holes, ["AAA", "BBB", "AAA"]))
+    assert missing["reason"].str.contains("price missing in the input").all()
+    assert len(data.prices) == 297
+    assert "3 missing price(s) (empty, NaN or N/A) in the input: 0 forward-filled, 3 dropped" in result.summary()
+
+
+def test_ffill_alignment_fills_missing_prices_and_says_so(tmp_path, make_prices) -> None:
+    path, _ = _holes_csv(tmp_path, make_prices)
+    data, result = validate_market(ingest(path, align="ffill"), min_rows=100, min_observations=100)
+    assert len(data.prices) == 300 and result.success
+    assert "3 missing price(s) (empty, NaN or N/A) in the input: 3 forward-filled, 0 dropped" in result.summary()
+
+
+def _gap(make_prices) -> tuple[MarketData, pd.Timestamp, pd.Timestamp]:
+    prices = make_prices(300, ("AAA", "BBB"), seed=5)
+    index = prices.index.to_series()
+    index.iloc[150:] = index.iloc[150:] + pd.Timedelta(days=60)
+    prices.index = pd.DatetimeIndex(index.values, name="date")
+    return _market(prices), prices.index[149], prices.index[150]
+
+
+@pytest.mark.parametrize("mode", ["strict", "repair"])
+def test_a_long_gap_fails_validation_naming_the_dates(make_prices, mode: str) -> None:
+    data, before, after = _gap(make_prices)
+    days = (after - before).days
+    with pytest.raises(ValidationFailedError, match=rf"at most 10 calendar days between consecutive prices "
+                                                    rf"\(validation.max_gap_days\); found {before.date()} to "
+                                                    rf"{after.date()} \({days} days\)") as err:
+        validate_market(data, mode=mode, min_rows=100, min_observations=100)
+    assert "raise validation.max_gap_days" in str(err.value)
+    _, result = validate_market(data, mode=mode, min_rows=100, min_observations=100, max_gap_days=days)
+    assert result.success

@@ -252,7 +252,7 @@ def load_bundled(
     if unknown:
         raise InputDataError(
             f"Unknown asset(s) {unknown} requested from the bundled data; available assets: "
-            f"{list(BUNDLED_ASSETS)}."
+            f"{list(BUNDLED_ASSETS)}. Fix the asset selection (--assets / source.assets)."
         )
     series = {}
     for asset in requested:
