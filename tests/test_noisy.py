@@ -166,3 +166,40 @@ def test_needs_a_device(backend):
     generator = build_generator(_prior(2), ansatz="ry_cz", reps=1)
     with pytest.raises(ValueError, match="exact_noisy needs a device"):
         NoisyDensityMatrixExecutor(generator)
+
+
+# -- aer_density and batched Aer jobs ------------------------------------------------------------
+
+
+def test_aer_density_equals_exact_noisy_and_gradients_agree(backend):
+    from quantum_scenarios.quantum.executors import make_executor
+
+    generator = hw.build_hardware_generator(_prior(4), backend, reps=1, seed=7, init_scale=1.0)
+    exact = make_executor("exact_noisy", generator)
+    aer = make_executor("aer_density", generator)
+    assert exact.transpiled == aer.transpiled  # same transpiled, scheduled circuit
+    theta = generator.initial_point
+    np.testing.assert_allclose(aer.probabilities(theta), exact.probabilities(theta).numpy(), atol=1e-8)
+    weights = np.random.default_rng(0).normal(size=16)
+    shift = aer.parameter_shift_gradient(theta, weights)
+    assert aer.ledger.jobs == 2  # one probabilities call, then one job for all 2P shifted points
+    assert aer.ledger.circuits == 1 + 2 * generator.num_parameters
+    np.testing.assert_allclose(shift, exact.parameter_shift_gradient(theta, weights), atol=1e-8)
+
+
+def test_aer_shot_gradient_is_one_job_with_parameter_binds_and_records_seeds(backend):
+    from quantum_scenarios.quantum.executors import AerExecutor
+
+    generator = hw.build_hardware_generator(_prior(3), backend, reps=1, seed=3, init_scale=1.0)
+    aer = AerExecutor(generator, shots=256, seed=5)
+    assert aer.noise_backend == "fake_guadalupe" and "delay" in aer.transpiled.count_ops()
+    aer.parameter_shift_gradient(generator.initial_point, np.ones(8), seed=99)
+    assert aer.ledger.jobs == 1 and aer.ledger.circuits == 2 * generator.num_parameters
+    assert aer.ledger.shots == 256 * 2 * generator.num_parameters
+    assert aer.seeds == [99]
+    aer.probabilities(generator.initial_point)
+    assert aer.seeds == [99, 5 + 1_000_003]
+    # each bind is its own experiment: frequencies of row k equal a single run of row k with that seed
+    thetas = np.stack([generator.initial_point, -generator.initial_point])
+    counts = aer._run(thetas, 256, 11)
+    assert len(counts) == 2 and all(sum(c.values()) == 256 for c in counts)

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from qiskit import transpile
+from qiskit import QuantumCircuit, transpile
 from qiskit.quantum_info import Statevector
 
 from quantum_scenarios.quantum.circuits import (
@@ -42,7 +42,7 @@ from quantum_scenarios.quantum.circuits import (
     linear_angle,
 )
 
-EXECUTORS = ("exact", "statevector", "aer", "aer_mps")
+EXECUTORS = ("exact", "statevector", "aer", "aer_mps", "aer_density", "exact_noisy")
 
 
 def shift_coefficients(generator: GeneratorCircuit) -> np.ndarray:
@@ -557,7 +557,7 @@ class StatevectorExecutor(Executor):
 
 
 # --------------------------------------------------------------------------------------------
-# aer: shots, optional device noise, statevector or MPS method
+# aer: shots, optional device noise, statevector or MPS method; aer_density: exact noisy
 # --------------------------------------------------------------------------------------------
 
 
@@ -578,17 +578,103 @@ def fake_backend(name: str) -> Any:
     raise ValueError(f"unknown fake backend {name!r}; expected one of {available}")
 
 
-class AerExecutor(Executor):
+def _noise_device(generator: GeneratorCircuit, noise_backend: str | None) -> Any:
+    """The fake device of an executor: ``noise_backend``, else the hardware profile's device, else None."""
+    name = noise_backend if noise_backend is not None else generator.options.get("backend")
+    if name is None:
+        return None
+    backend = fake_backend(name) if isinstance(name, str) else name
+    if backend.num_qubits < generator.num_qubits:
+        raise ValueError(
+            f"noise backend {name!r} has {backend.num_qubits} qubits; the generator needs "
+            f"{generator.num_qubits}. Choose a larger fake device (e.g. 'FakeGuadalupeV2', 16 qubits)."
+        )
+    return backend
+
+
+class _AerBase(Executor):
+    """Shared by the Aer executors: the transpiled circuit, batched parameter binds, seeds and a ledger.
+
+    Every call runs *one* Aer job: all parameter vectors of the call (e.g. the ``2P`` shifted points
+    of a parameter-shift gradient) go in as ``parameter_binds`` of the same transpiled circuit.
+    Every seed a job used is appended to :attr:`seeds`, and :attr:`ledger` counts circuits, shots,
+    jobs and latency (the telemetry reads it).
+    """
+
+    def __init__(self, generator: GeneratorCircuit, *, seed: int, noise_backend: str | None,
+                 optimization_level: int | None, idle_noise: bool) -> None:
+        super().__init__(generator)
+        from quantum_scenarios.quantum.mitigation import SamplerLedger
+
+        self.seed = int(seed)
+        self.device = _noise_device(generator, noise_backend)
+        self.noise_backend = None if self.device is None else self.device.name
+        self.idle_noise = bool(idle_noise)
+        self.seeds: list[int] = []
+        self.ledger = SamplerLedger()
+        self._calls = 0
+
+    def _transpile(self, simulator: Any, optimization_level: int | None) -> QuantumCircuit:
+        from quantum_scenarios.quantum import hardware
+
+        if self.device is None:
+            measured = self.generator.circuit.copy()
+            measured.measure_all()
+            level = 1 if optimization_level is None else optimization_level
+            return transpile(measured, simulator, optimization_level=level, seed_transpiler=self.seed)
+        circuit = hardware.transpile_generator(
+            self.generator, self.device, seed=self.seed, optimization_level=optimization_level
+        )
+        return hardware.schedule_idle(circuit, self.device) if self.idle_noise else circuit
+
+    def _next_seed(self, seed: int | None) -> int:
+        if seed is not None:
+            return int(seed)
+        self._calls += 1
+        return self.seed + 1_000_003 * self._calls
+
+    def _binds(self, circuit: QuantumCircuit, thetas: np.ndarray) -> list[dict[Any, list[float]]] | None:
+        order = {p: i for i, p in enumerate(self.generator.parameters)}
+        used = [p for p in circuit.parameters if p in order]
+        if not used:
+            return None
+        return [{p: thetas[:, order[p]].tolist() for p in used}]
+
+    def _job(self, circuit: QuantumCircuit, thetas: np.ndarray, *, shots: int | None, seed: int) -> Any:
+        """One Aer job over every row of ``thetas``; returns the result (experiment ``k`` is row ``k``)."""
+        import time
+
+        binds = self._binds(circuit, thetas)
+        circuits = [circuit] if binds is not None else [circuit] * len(thetas)
+        options: dict[str, Any] = {"seed_simulator": int(seed)}
+        if shots is not None:
+            options["shots"] = int(shots)
+        started = time.perf_counter()
+        self.ledger.jobs += 1
+        try:
+            result = self.simulator.run(circuits, parameter_binds=binds, **options).result()
+        except Exception:
+            self.ledger.failed_jobs += 1
+            raise
+        self.ledger.latencies.append(time.perf_counter() - started)
+        self.ledger.circuits += len(thetas)
+        self.ledger.shots += len(thetas) * int(shots or 0)
+        self.seeds.append(int(seed))
+        return result
+
+
+class AerExecutor(_AerBase):
     """qiskit-aer sampling with shots, seeded; optional noise model of a fake IBM device.
 
     Args:
-        generator: The generator circuit.
+        generator: The generator circuit (a hardware-profile generator brings its device and layout).
         shots: Shots per circuit for :meth:`probabilities` and :meth:`parameter_shift_gradient`.
-        seed: Seed used when a call passes none; calls without a seed advance an internal counter.
+        seed: Seed of the transpiler and of calls that pass none (they advance an internal counter).
         method: ``"statevector"`` or ``"matrix_product_state"`` (the ``aer_mps`` executor).
         noise_backend: Name of a fake device (e.g. ``"FakeManilaV2"``); the circuit is transpiled
-            for it and sampled with its noise model. None: noiseless.
-        optimization_level: Transpiler optimisation level.
+            for it and sampled with its noise model. None: noiseless (or the hardware profile's device).
+        optimization_level: Transpiler optimisation level (None: 3 for the hardware profile, else 1).
+        idle_noise: With a device, schedule the circuit so idle qubits relax as on the device.
     """
 
     name = "aer"
@@ -602,47 +688,31 @@ class AerExecutor(Executor):
         seed: int = 0,
         method: str = "statevector",
         noise_backend: str | None = None,
-        optimization_level: int = 1,
+        optimization_level: int | None = None,
+        idle_noise: bool = True,
     ) -> None:
-        super().__init__(generator)
+        super().__init__(generator, seed=seed, noise_backend=noise_backend, optimization_level=optimization_level,
+                         idle_noise=idle_noise)
         from qiskit_aer import AerSimulator
 
         _check_shots(shots)
         if method not in ("statevector", "matrix_product_state"):
             raise ValueError(f"method must be 'statevector' or 'matrix_product_state', received {method!r}")
-        self.shots, self.seed, self.method, self.noise_backend = int(shots), int(seed), method, noise_backend
+        self.shots, self.method = int(shots), method
         self.name = "aer" if method == "statevector" else "aer_mps"
-        self._calls = 0
-        measured = generator.circuit.copy()
-        measured.measure_all()
-        if noise_backend is None:
-            self.simulator = AerSimulator(method=method)
-            self._circuit = transpile(
-                measured, self.simulator, optimization_level=optimization_level, seed_transpiler=seed
-            )
-        else:
-            backend = fake_backend(noise_backend)
-            if backend.num_qubits < self.num_qubits:
-                raise ValueError(
-                    f"noise backend {noise_backend!r} has {backend.num_qubits} qubits; the generator needs "
-                    f"{self.num_qubits}. Choose a larger fake device (e.g. 'FakeGuadalupeV2', 16 qubits)."
-                )
-            self.simulator = AerSimulator.from_backend(backend, method=method)
-            self._circuit = transpile(measured, backend, optimization_level=optimization_level, seed_transpiler=seed)
-        self._parameters = [p for p in generator.parameters if p in set(self._circuit.parameters)]
+        self.simulator = (
+            AerSimulator(method=method) if self.device is None else AerSimulator.from_backend(self.device, method=method)
+        )
+        self._circuit = self._transpile(self.simulator, optimization_level)
 
-    def _next_seed(self, seed: int | None) -> int:
-        if seed is not None:
-            return int(seed)
-        self._calls += 1
-        return self.seed + 1_000_003 * self._calls
+    @property
+    def transpiled(self) -> QuantumCircuit:
+        """The circuit Aer runs (transpiled, measured; scheduled when ``idle_noise``)."""
+        return self._circuit
 
     def _run(self, thetas: np.ndarray, shots: int, seed: int) -> list[dict[str, int]]:
-        order = {p: i for i, p in enumerate(self.generator.parameters)}
-        columns = [order[p] for p in self._parameters]
-        circuits = [self._circuit.assign_parameters(dict(zip(self._parameters, t[columns].tolist()))) for t in thetas]
-        result = self.simulator.run(circuits, shots=shots, seed_simulator=seed).result()
-        return [result.get_counts(k) for k in range(len(circuits))]
+        result = self._job(self._circuit, np.atleast_2d(thetas), shots=shots, seed=seed)
+        return [result.get_counts(k) for k in range(len(np.atleast_2d(thetas)))]
 
     def _frequencies(self, counts: dict[str, int]) -> np.ndarray:
         p = np.zeros(2**self.num_qubits)
@@ -668,14 +738,101 @@ class AerExecutor(Executor):
         return np.array([self._frequencies(c) @ weights for c in counts])
 
 
-def make_executor(name: str, generator: GeneratorCircuit, **options: Any) -> Executor:
-    """Executor by name: ``exact``, ``statevector``, ``aer`` or ``aer_mps``.
+def _readout_channels(circuit: QuantumCircuit, noise_model: Any) -> QuantumCircuit:
+    """``circuit`` with its final measurements replaced by the noise model's readout errors written as
+    quantum channels (a bit flip on the diagonal), then ``save_probabilities`` in clbit order.
+
+    Aer applies a ``ReadoutError`` only when it samples; as a channel before ``save_probabilities``
+    the same confusion gives the exact measured distribution without shots.
+    """
+    from qiskit.quantum_info import Kraus
+    from qiskit_aer.noise import QuantumError
+
+    readout = {}
+    for error in noise_model.to_dict()["errors"] if noise_model is not None else []:
+        if error["type"] == "roerror":
+            for qubits in error["gate_qubits"]:
+                readout[qubits[0]] = np.asarray(error["probabilities"])
+    out = circuit.copy_empty_like()
+    measured: dict[int, int] = {}
+    for instruction in circuit.data:
+        if instruction.operation.name == "measure":
+            measured[circuit.find_bit(instruction.clbits[0]).index] = circuit.find_bit(instruction.qubits[0]).index
+        elif instruction.operation.name != "barrier":
+            out.append(instruction)
+    qubits = [measured[c] for c in sorted(measured)]
+    for q in qubits:
+        if q in readout:
+            p = readout[q]  # p[prepared, measured]
+            kraus = [
+                np.sqrt(p[0, 0]) * np.array([[1, 0], [0, 0]]),
+                np.sqrt(p[0, 1]) * np.array([[0, 0], [1, 0]]),
+                np.sqrt(p[1, 0]) * np.array([[0, 1], [0, 0]]),
+                np.sqrt(p[1, 1]) * np.array([[0, 0], [0, 1]]),
+            ]
+            out.append(QuantumError(Kraus(kraus)), [out.qubits[q]])
+    out.save_probabilities([out.qubits[q] for q in qubits])
+    return out
+
+
+class AerDensityExecutor(_AerBase):
+    """``aer_density``: exact noisy probabilities from Aer's density-matrix method, no shot noise.
+
+    The circuit is transpiled for the device (scheduled when ``idle_noise``) and simulated with
+    ``NoiseModel.from_backend``; readout error enters as a channel before ``save_probabilities``
+    (:func:`_readout_channels`). Gradients by parameter shift, all ``2P`` points in one job.
 
     Args:
-        name: One of :data:`EXECUTORS`.
+        generator: The generator circuit.
+        noise_backend: Fake device name (None: the hardware profile's device).
+        seed: Transpiler seed.
+        optimization_level: Transpiler level (None: 3 for the hardware profile, else 1).
+        idle_noise: Relax idle qubits (scheduled circuit).
+    """
+
+    name = "aer_density"
+    differentiable = False
+
+    def __init__(self, generator: GeneratorCircuit, *, noise_backend: str | None = None, seed: int = 0,
+                 optimization_level: int | None = None, idle_noise: bool = True) -> None:
+        super().__init__(generator, seed=seed, noise_backend=noise_backend, optimization_level=optimization_level,
+                         idle_noise=idle_noise)
+        from qiskit_aer import AerSimulator
+        from qiskit_aer.noise import NoiseModel
+
+        if self.device is None:
+            raise ValueError("aer_density needs a device: pass noise_backend (e.g. 'FakeGuadalupeV2') or use the hardware profile")
+        self.noise_model = NoiseModel.from_backend(self.device)
+        self.simulator = AerSimulator(method="density_matrix", noise_model=self.noise_model)
+        self.transpiled = self._transpile(self.simulator, optimization_level)
+        self._circuit = _readout_channels(self.transpiled, self.noise_model)
+
+    def probabilities(self, theta: Any) -> np.ndarray:
+        """Exact noisy distribution, ``(2**N,)`` (or ``(B, 2**N)`` for a batch, one job)."""
+        values = np.asarray(theta.detach().cpu().numpy() if hasattr(theta, "detach") else theta, dtype=float)
+        batch = values[None] if values.ndim == 1 else values
+        for row in batch:
+            check_theta(row, self.num_parameters)
+        result = self._job(self._circuit, batch, shots=None, seed=self._next_seed(None))
+        p = np.stack([np.asarray(result.data(k)["probabilities"]) for k in range(len(batch))])
+        return p[0] if values.ndim == 1 else p
+
+    def sample(self, theta: Any, shots: int, *, seed: int) -> np.ndarray:
+        return _sample_indices(np.clip(self.probabilities(theta), 0, None), shots, seed)
+
+    def _expectations(self, thetas: np.ndarray, weights: np.ndarray, seed: int | None) -> np.ndarray:
+        return np.atleast_2d(self.probabilities(thetas)) @ weights
+
+
+def make_executor(name: str, generator: GeneratorCircuit, **options: Any) -> Executor:
+    """Executor by name, one of :data:`EXECUTORS`.
+
+    Args:
+        name: ``exact``, ``statevector``, ``aer``, ``aer_mps``, ``aer_density`` or ``exact_noisy``.
         generator: The generator circuit.
         **options: Keyword arguments of the executor class (e.g. ``dtype``, ``device`` for
-            ``exact``; ``shots``, ``seed``, ``noise_backend`` for ``aer``).
+            ``exact``; ``shots``, ``seed``, ``noise_backend`` for ``aer``; ``backend`` for
+            ``exact_noisy``).
     """
     if name == "exact":
         return ExactExecutor(generator, **options)
@@ -689,11 +846,18 @@ def make_executor(name: str, generator: GeneratorCircuit, **options: Any) -> Exe
         if options.get("method", "matrix_product_state") != "matrix_product_state":
             raise ValueError("executor 'aer_mps' always uses method='matrix_product_state'")
         return AerExecutor(generator, **{**options, "method": "matrix_product_state"})
+    if name == "aer_density":
+        return AerDensityExecutor(generator, **options)
+    if name == "exact_noisy":
+        from quantum_scenarios.quantum.noisy import NoisyDensityMatrixExecutor
+
+        return NoisyDensityMatrixExecutor(generator, **options)
     raise ValueError(f"executor must be one of {EXECUTORS}, received {name!r}")
 
 
 __all__ = [
     "EXECUTORS",
+    "AerDensityExecutor",
     "AerExecutor",
     "ExactExecutor",
     "Executor",

@@ -42,7 +42,7 @@ from qiskit.quantum_info import Operator
 
 from quantum_scenarios.quantum.circuits import GeneratorCircuit, check_theta
 from quantum_scenarios.quantum.executors import Executor, _sample_indices
-from quantum_scenarios.quantum.hardware import active_qubits, device_backend, transpile_generator
+from quantum_scenarios.quantum.hardware import active_qubits, device_backend, schedule_idle, transpile_generator
 
 _SKIPPED = ("barrier",)
 
@@ -310,6 +310,8 @@ class NoisyDensityMatrixExecutor(Executor):
         device: Torch device.
         transpiled: A circuit already transpiled for ``backend`` (with final measurements), e.g.
             a folded or twirled variant; it replaces the generator's own transpilation.
+        idle_noise: Schedule the transpiled circuit (ALAP, idle windows as delays) so idle qubits
+            relax as on the device; the ``aer`` executors and the mitigation samplers do the same.
     """
 
     name = "exact_noisy"
@@ -328,6 +330,7 @@ class NoisyDensityMatrixExecutor(Executor):
         dtype: str = "complex128",
         device: str = "cpu",
         transpiled: QuantumCircuit | None = None,
+        idle_noise: bool = True,
     ) -> None:
         super().__init__(generator)
         backend = backend if backend is not None else generator.options.get("backend")
@@ -340,9 +343,10 @@ class NoisyDensityMatrixExecutor(Executor):
             raise ValueError(f"dtype must be 'complex128' or 'complex64', received {dtype!r}")
         self.backend = device_backend(backend)
         self.seed = int(seed)
-        self.transpiled = transpiled if transpiled is not None else transpile_generator(
-            generator, self.backend, seed=self.seed, optimization_level=optimization_level
-        )
+        if transpiled is None:
+            transpiled = transpile_generator(generator, self.backend, seed=self.seed, optimization_level=optimization_level)
+            transpiled = schedule_idle(transpiled, self.backend) if idle_noise else transpiled
+        self.transpiled = transpiled
         self.program = compile_program(
             self.transpiled, self.backend, generator.parameters,
             gate_error=gate_error, thermal_relaxation=thermal_relaxation, readout_error=readout_error,
