@@ -50,6 +50,16 @@ from quantum_scenarios.encoding import Encoding, EncodingContract
 from quantum_scenarios.errors import EncodingContractError, ModelNotTrainedError
 from quantum_scenarios.gan.discriminator import Discriminator
 from quantum_scenarios.gan.training import EpochRecord
+from quantum_scenarios.integrity import (
+    Check,
+    IntegrityError,
+    check_checksums,
+    check_contract_grid,
+    check_distribution,
+    check_rederived,
+    model_file_checksums,
+    rederive_probabilities,
+)
 from quantum_scenarios.quantum.circuits import GeneratorCircuit
 
 __all__ = ["MODEL_FILES", "MODEL_FORMAT", "TrainedGenerator", "load_model", "save_model"]
@@ -198,7 +208,9 @@ def save_model(
             staging / "discriminator.pt",
         )
         _history_frame(history).to_csv(staging / "history.csv", index=False)
-        (staging / "model.json").write_text(metadata_json, encoding="utf-8")
+        info = json.loads(metadata_json)
+        info["files"] = model_file_checksums(staging)  # load_model and `qscen verify` check them
+        (staging / "model.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
         _swap_into_place(staging, model_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -220,6 +232,10 @@ def load_model(model_dir: str | os.PathLike, *, expected_contract: EncodingContr
     Raises:
         ModelNotTrainedError: The directory or one of its files is missing, unreadable or
             inconsistent (the message names the file).
+        IntegrityError: A file differs from the checksum recorded at save time, a vector is not a
+            distribution, the contract disagrees with its bounds, or the probabilities re-derived
+            from ``circuit.qpy`` and ``parameters.json`` with qiskit differ from ``probabilities.npy``
+            (see :mod:`quantum_scenarios.integrity`).
         EncodingContractError: The model's contract does not match ``expected_contract``.
     """
     model_dir = Path(model_dir)
@@ -231,10 +247,11 @@ def load_model(model_dir: str | os.PathLike, *, expected_contract: EncodingContr
             f"model directory {model_dir} is incomplete: missing {', '.join(missing)}; "
             f"expected all of {list(MODEL_FILES)}. Retrain the model (qscen train)."
         )
+    info = _read(model_dir / "model.json", lambda p: json.loads(p.read_text(encoding="utf-8")))
+    _refuse(model_dir, [c for c in check_checksums(model_dir, info.get("files") or {}, label="model file") if not c.ok])
     contract = _read(model_dir / "encoding.json", EncodingContract.from_json)
     if expected_contract is not None:
         expected_contract.check_compatible(contract)
-    info = _read(model_dir / "model.json", lambda p: json.loads(p.read_text(encoding="utf-8")))
     if info.get("format") != MODEL_FORMAT:
         raise ModelNotTrainedError(
             f"{model_dir / 'model.json'}: model format {info.get('format')!r}, expected {MODEL_FORMAT}; "
@@ -258,6 +275,12 @@ def load_model(model_dir: str | os.PathLike, *, expected_contract: EncodingContr
         )
     probabilities = _read_vector(model_dir / "probabilities.npy", size)
     target = _read_vector(model_dir / "target.npy", size)
+    _refuse(model_dir, [c for c in (
+        check_distribution("probabilities.npy", probabilities),
+        check_distribution("target.npy", target),
+        check_contract_grid(contract),
+        check_rederived(probabilities, rederive_probabilities(circuit, theta), dict(info.get("metadata") or {})),
+    ) if not c.ok])
     disc_state = _read(model_dir / "discriminator.pt", lambda p: torch.load(p, map_location="cpu", weights_only=True))
     try:
         discriminator = Discriminator.from_architecture(disc_state["architecture"])
@@ -338,6 +361,15 @@ def _swap_into_place(staging: Path, target: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _refuse(model_dir: Path, failed: list[Check]) -> None:
+    if failed:
+        reasons = "; ".join(f"{c.name}: {c.detail}" for c in failed)
+        raise IntegrityError(
+            f"model {model_dir} refused, its files disagree: {reasons}. Retrain the model (qscen run), or restore "
+            "the folder from a copy that passes `qscen verify`."
+        )
 
 
 def _read(path: Path, reader: Any) -> Any:

@@ -118,16 +118,30 @@ def test_missing_file_is_named(saved, missing):
         load_model(saved)
 
 
+def rechecksum(model_dir) -> None:
+    """Record the current files' checksums, as if whoever changed them also updated model.json."""
+    from quantum_scenarios.integrity import model_file_checksums
+
+    info = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
+    info["files"] = model_file_checksums(model_dir)
+    (model_dir / "model.json").write_text(json.dumps(info), encoding="utf-8")
+
+
 def test_missing_directory_and_corrupt_files_are_reported(tmp_path, saved):
     with pytest.raises(ModelNotTrainedError, match="does not exist; train a model first"):
         load_model(tmp_path / "nowhere")
     np.save(saved / "probabilities.npy", np.ones(3))
+    with pytest.raises(ModelNotTrainedError, match=r"model file probabilities.npy: sha256 .* differs from the recorded"):
+        load_model(saved)
+    rechecksum(saved)
     with pytest.raises(ModelNotTrainedError, match=r"probabilities.npy: expected shape \(16,\)"):
         load_model(saved)
     (saved / "parameters.json").write_text('{"x": 1.0}', encoding="utf-8")
+    rechecksum(saved)
     with pytest.raises(ModelNotTrainedError, match="parameters.json: parameter names do not match circuit.qpy"):
         load_model(saved)
     (saved / "circuit.qpy").write_bytes(b"not qpy")
+    rechecksum(saved)
     with pytest.raises(ModelNotTrainedError, match="circuit.qpy: cannot be read"):
         load_model(saved)
 
