@@ -478,8 +478,21 @@ def _build_loader(
     centres: Sequence[np.ndarray],
     params: dict,
 ) -> tuple[QuantumCircuit, np.ndarray]:
-    """The qiskit-finance loader on named registers, and its probabilities in basis order."""
-    from qiskit_finance.circuit.library import LogNormalDistribution, NormalDistribution, UniformDistribution
+    """The prior loader on named registers, and its probabilities in basis order.
+
+    ``uniform`` is qiskit-finance's ``UniformDistribution``. ``normal`` and ``lognormal`` give the
+    same discretised density as qiskit-finance's ``NormalDistribution`` / ``LogNormalDistribution``
+    (evaluated at the bin centres, normalised over the grid), computed here in float64 from the
+    log-density so that it neither underflows on wide grids nor depends on a synthesis: the
+    circuit holds one :class:`~quantum_scenarios.quantum.circuits.StateLoader` gate named
+    ``P(X)``, which the exact executor reads as its initial state and which is synthesised
+    (Grover–Rudolph, RY multiplexers) only for shot executors and drawings. qiskit-finance's own
+    circuit goes through qiskit's generic state preparation, which fails with "Input matrix is
+    not unitary" from about 12 qubits and takes 40 s at 20.
+    """
+    from qiskit_finance.circuit.library import UniformDistribution
+
+    from quantum_scenarios.quantum.circuits import StateLoader
 
     qubits = list(num_qubits)
     total = sum(qubits)
@@ -489,23 +502,45 @@ def _build_loader(
             circuit.compose(UniformDistribution(total), circuit.qubits, inplace=True)
         return circuit, np.full(2**total, 1.0 / 2**total) if loader == "uniform" else np.eye(1, 2**total)[0]
     loader_bounds = [(float(c[0]), float(c[-1])) for c in centres]
-    cls = NormalDistribution if loader == "normal" else LogNormalDistribution
-    try:
-        distribution = cls(qubits, mu=list(params["mu"]), sigma=np.asarray(params["sigma"]), bounds=loader_bounds)
-    except (ValueError, np.linalg.LinAlgError) as exc:
-        raise InputDataError(
-            f"assets {list(assets)}: cannot build the {loader} loader with mu={params['mu']} and "
-            f"covariance sigma={params['sigma']} ({exc}); the covariance is probably singular "
-            "(duplicate or perfectly correlated assets). Drop redundant assets or use loader='uniform'."
-        ) from exc
-    probabilities = np.asarray(distribution.probabilities, dtype=float)
-    if not np.all(np.isfinite(probabilities)):
+    probabilities = _prior_density(loader, assets, centres, params)
+    if not np.all(np.isfinite(probabilities)) or not probabilities.sum() > 0:
         raise InputDataError(
             f"assets {list(assets)}: the {loader} loader has no probability mass on the grid "
             f"(mu={params['mu']}, bounds={loader_bounds}); widen the bounds or use loader='uniform'."
         )
-    circuit.compose(distribution, circuit.qubits, inplace=True)
+    circuit.append(StateLoader(np.sqrt(probabilities)), circuit.qubits)
     return circuit, probabilities
+
+
+def _prior_density(loader: str, assets: Sequence[str], centres: Sequence[np.ndarray], params: dict) -> np.ndarray:
+    """Normalised (log)normal density at every grid cell, basis order (dimension 0 slowest), float64."""
+    mu = np.asarray(params["mu"], dtype=float)
+    sigma = np.atleast_2d(np.asarray(params["sigma"], dtype=float))
+    eigenvalues = np.linalg.eigvalsh(sigma) if np.all(np.isfinite(sigma)) else np.array([np.nan])
+    if not np.all(np.isfinite(mu)) or not np.min(eigenvalues) > 1e-14 * max(float(np.max(np.abs(eigenvalues))), 1e-300):
+        raise InputDataError(
+            f"assets {list(assets)}: cannot build the {loader} loader: the fitted covariance is not positive "
+            f"definite (eigenvalues {np.round(eigenvalues, 12).tolist()}, sigma={sigma.tolist()}); duplicate or "
+            "perfectly correlated assets make it singular. Drop redundant assets or use loader='uniform'."
+        )
+    from scipy.stats import multivariate_normal
+
+    grids = np.meshgrid(*[np.asarray(c, dtype=float) for c in centres], indexing="ij")
+    points = np.stack([g.ravel() for g in grids], axis=1)
+    del grids
+    if loader == "lognormal":
+        positive = np.all(points > 0, axis=1)
+        log_density = np.full(points.shape[0], -np.inf)
+        logs = np.log(points[positive])
+        log_density[positive] = multivariate_normal.logpdf(logs, mu, sigma) - logs.sum(axis=1)
+    else:
+        log_density = multivariate_normal.logpdf(points, mu, sigma)
+    log_density = np.atleast_1d(log_density)
+    top = np.max(log_density)
+    if not np.isfinite(top):
+        return np.full(points.shape[0], np.nan)
+    density = np.exp(log_density - top)
+    return density / density.sum()
 
 
 def _fit_loader(loader: str, x: np.ndarray, assets: Sequence[str], centres: Sequence[np.ndarray]) -> dict:

@@ -7,7 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from qiskit import QuantumCircuit, transpile
 from qiskit.quantum_info import Statevector
+from scipy.stats import multivariate_normal
 from qiskit_finance.circuit.library import LogNormalDistribution, NormalDistribution
 
 from quantum_scenarios.encoding import (
@@ -18,6 +20,7 @@ from quantum_scenarios.encoding import (
     encode_like,
 )
 from quantum_scenarios.errors import EncodingContractError, InputDataError
+from quantum_scenarios.quantum.circuits import StateLoader
 
 
 def _returns(n: int = 400, assets: tuple[str, ...] = ("SPX", "NDX", "WTI"), *, seed: int = 0) -> pd.DataFrame:
@@ -224,8 +227,34 @@ def test_constant_asset_and_singular_covariance_are_domain_errors() -> None:
         encode(frame)
     twins = _returns(assets=("A",))
     twins["B"] = twins["A"]
-    with pytest.raises(InputDataError, match=r"covariance is probably singular"):
+    with pytest.raises(InputDataError, match=r"assets \['A', 'B'\].*covariance is not positive definite.*duplicate or perfectly correlated"):
         encode(twins, num_qubits=2)
+
+
+@pytest.mark.parametrize("num_qubits", [[4, 4, 4], [4, 4, 4, 4]])
+def test_normal_prior_builds_at_scale_and_equals_the_discretised_density(num_qubits: list[int]) -> None:
+    # qiskit's generic state preparation failed here with "Input matrix is not unitary" (issue 10)
+    rng = np.random.default_rng(0)
+    d = len(num_qubits)
+    x = rng.multivariate_normal(np.zeros(d), 1e-4 * (np.eye(d) + 0.3), size=2000)
+    encoding = encode(pd.DataFrame(x, columns=[f"A{i}" for i in range(d)]), num_qubits=num_qubits)
+    params = encoding.contract.loader_params
+    reference = multivariate_normal.pdf(encoding.values(), params["mu"], np.asarray(params["sigma"]))
+    np.testing.assert_allclose(encoding.prior, reference / reference.sum(), rtol=1e-10, atol=0)
+    (instruction,) = encoding.loader.data
+    np.testing.assert_allclose(instruction.operation.amplitudes, np.sqrt(encoding.prior), rtol=0, atol=1e-15)
+
+
+def test_state_loader_synthesis_prepares_its_amplitudes() -> None:
+    rng = np.random.default_rng(3)
+    amplitudes = rng.random(32) * (rng.random(32) > 0.3)  # with empty cells
+    amplitudes /= np.linalg.norm(amplitudes)
+    circuit = QuantumCircuit(5)
+    circuit.append(StateLoader(amplitudes), range(5))
+    np.testing.assert_allclose(Statevector(circuit).data, amplitudes, atol=1e-12)
+    np.testing.assert_allclose(Statevector(transpile(circuit, basis_gates=["ry", "cx"])).data, amplitudes, atol=1e-12)
+    with pytest.raises(ValueError, match=r"amplitudes must have unit norm, received norm 2\b"):
+        StateLoader(2 * amplitudes)
 
 
 def test_bad_arguments_raise_value_errors() -> None:

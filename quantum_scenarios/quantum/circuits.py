@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 from qiskit import QuantumCircuit, transpile
-from qiskit.circuit import CircuitInstruction, Parameter, ParameterExpression
+from qiskit.circuit import CircuitInstruction, Gate, Parameter, ParameterExpression
 from qiskit.circuit.library import efficient_su2, n_local
 from qiskit.quantum_info import Operator, Statevector
 
@@ -88,6 +88,55 @@ class GeneratorCircuit:
         """The circuit with ``θ`` assigned (``theta`` in :attr:`parameters` order)."""
         values = check_theta(theta, self.num_parameters)
         return self.circuit.assign_parameters(dict(zip(self.parameters, values.tolist())))
+
+
+class StateLoader(Gate):
+    """A gate that prepares a given real, non-negative state from ``|0…0⟩``.
+
+    The amplitudes are kept as given (float64) and the gate is synthesised only when a circuit
+    is transpiled or simulated gate by gate: by the Grover–Rudolph binary tree, one RY on the
+    most significant qubit and then, per qubit, a uniformly controlled RY (``UCRYGate``) whose
+    angles split each prefix's probability between its two halves. Only ratios of partial sums
+    enter, so the synthesis never builds a matrix that must pass a unitarity check (qiskit's
+    generic state preparation raises "Input matrix is not unitary" for discretised normal
+    densities from 12 qubits, issue 10). The exact executor reads :attr:`amplitudes` directly.
+
+    Args:
+        amplitudes: ``(2**n,)`` real, non-negative amplitudes with unit norm (qiskit's basis order).
+        label: Gate name shown in drawings and counts.
+
+    Raises:
+        ValueError: Amplitudes not of length ``2**n`` (n >= 1), negative, non-finite or not normalised.
+    """
+
+    def __init__(self, amplitudes: Any, label: str = "P(X)") -> None:
+        values = np.asarray(amplitudes, dtype=np.float64)
+        size = values.size
+        if values.ndim != 1 or size < 2 or size & (size - 1):
+            raise ValueError(f"amplitudes must have length 2**n with n >= 1, received shape {values.shape}")
+        if not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise ValueError("amplitudes must be finite and non-negative")
+        norm = float(np.sqrt(np.sum(values**2)))
+        if abs(norm - 1.0) > 1e-10:
+            raise ValueError(f"amplitudes must have unit norm, received norm {norm:.6g}")
+        super().__init__(label, int(size).bit_length() - 1, [])
+        self.amplitudes = values / norm
+
+    def _define(self) -> None:
+        from qiskit.circuit.library import UCRYGate
+
+        n = self.num_qubits
+        probabilities = self.amplitudes**2
+        circuit = QuantumCircuit(n, name=self.name)
+        for level in range(n):  # qubit n-1 (most significant) first
+            halves = probabilities.reshape(2**level, 2, -1).sum(-1)  # (prefix, value of the next bit)
+            angles = 2 * np.arctan2(np.sqrt(halves[:, 1]), np.sqrt(halves[:, 0]))
+            target = n - 1 - level
+            if level == 0:
+                circuit.ry(float(angles[0]), target)
+            else:  # controls least significant first: prefix index bit j is qubit n-level+j
+                circuit.append(UCRYGate(angles.tolist()), [target, *range(n - level, n)])
+        self.definition = circuit
 
 
 def check_theta(theta: Any, num_parameters: int) -> np.ndarray:
@@ -372,10 +421,7 @@ def layer_circuit(circuit: QuantumCircuit, parameters: Sequence[Parameter]) -> L
     index = {p: i for i, p in enumerate(parameters)}
     data = [i for i in circuit.data if i.operation.name not in _SKIPPED]
     start = next((k for k, i in enumerate(data) if i.operation.is_parameterized()), len(data))
-    prefix = QuantumCircuit(*circuit.qregs, *circuit.cregs)
-    for instruction in data[:start]:
-        prefix.append(instruction)
-    initial_state = Statevector(prefix).data
+    initial_state = _prefix_state(circuit, data[:start])
 
     slots: dict[int, list[list[tuple[int, float, float, np.ndarray, np.ndarray]]]] = {}
     fixed: dict[int, list[tuple[np.ndarray, list[int]]]] = {}
@@ -431,6 +477,27 @@ def layer_circuit(circuit: QuantumCircuit, parameters: Sequence[Parameter]) -> L
     )
 
 
+def _prefix_state(circuit: QuantumCircuit, prefix: list[CircuitInstruction]) -> np.ndarray:
+    """Statevector of the parameter-free prefix; a leading :class:`StateLoader` on all qubits is read, not simulated."""
+    n = circuit.num_qubits
+    rest = prefix
+    state = None
+    if prefix and isinstance(prefix[0].operation, StateLoader):
+        qargs = [circuit.find_bit(q).index for q in prefix[0].qubits]
+        if qargs == list(range(n)):
+            state, rest = prefix[0].operation.amplitudes, prefix[1:]
+    if state is None and not rest:
+        state = np.zeros(2**n)
+        state[0] = 1.0
+    if not rest:
+        return np.asarray(state, dtype=np.float64)
+    remainder = QuantumCircuit(*circuit.qregs, *circuit.cregs)
+    for instruction in rest:
+        remainder.append(instruction)
+    start = Statevector.from_int(0, 2**n) if state is None else Statevector(np.asarray(state, dtype=complex))
+    return start.evolve(remainder).data
+
+
 def _fixed_stage(gates: tuple[tuple[np.ndarray, tuple[int, ...]], ...], num_qubits: int) -> FixedStage:
     """The :class:`FixedStage` of a product of monomial gates (applied in order).
 
@@ -482,6 +549,7 @@ __all__ = [
     "ENTANGLEMENTS",
     "PARAMETER_NAME",
     "FixedStage",
+    "StateLoader",
     "ROTATION_AXES",
     "GeneratorCircuit",
     "LayeredCircuit",
