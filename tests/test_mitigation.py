@@ -180,3 +180,28 @@ def test_result_is_a_distribution_and_readout_requires_a_mitigator(device):
         mitigated_distribution(bound, backend, sampler, shots=10, seed=1, options=MitigationOptions(readout=True))
     with pytest.raises(ValueError, match="zne_extrapolation must be one of"):
         MitigationOptions(zne_extrapolation="quadratic")
+
+
+def test_mitigated_aer_executor_mitigates_every_estimate_and_trains(device):
+    from quantum_scenarios.quantum.executors import make_executor
+
+    backend, generator, bound, ideal = device
+    executor = make_executor(
+        "aer", generator, noise_backend="FakeManilaV2", shots=2000, seed=3, mitigation={"readout": True, "readout_shots": 1000}
+    )
+    assert executor.name == "aer" and executor.readout is not None
+    p = executor.probabilities(generator.initial_point)
+    plain = make_executor("aer", generator, noise_backend="FakeManilaV2", shots=2000, seed=3).probabilities(
+        generator.initial_point
+    )
+    assert np.abs(p - ideal).sum() < np.abs(plain - ideal).sum()
+    grad = executor.parameter_shift_gradient(generator.initial_point, ideal, seed=4)
+    assert grad.shape == (generator.num_parameters,)
+    # one job for the probabilities, one for all 2P shifted points; calibration charged once
+    assert executor.ledger.jobs == 2 and executor.ledger.circuits == 1 + 2 * generator.num_parameters
+    assert executor.costs["readout"] == {"circuits": 6, "shots": 6000}
+    assert executor.seeds[-1] == 4
+    with pytest.raises(ValueError, match="mitigation needs a device"):
+        from quantum_scenarios.quantum.circuits import build_generator
+
+        make_executor("aer", build_generator(QuantumCircuit(2), reps=1), mitigation={"zne": True})

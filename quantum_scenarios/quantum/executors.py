@@ -824,6 +824,21 @@ class AerDensityExecutor(_AerBase):
         return np.atleast_2d(self.probabilities(thetas)) @ weights
 
 
+def _mitigated_aer(generator: GeneratorCircuit, mitigation: Any, options: dict[str, Any]) -> Executor:
+    """``aer`` on a fake device with the mitigation stack on every distribution it estimates."""
+    from quantum_scenarios.quantum.mitigation import MitigatedExecutor, MitigationOptions
+
+    if isinstance(mitigation, dict):
+        mitigation = MitigationOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in mitigation.items()})
+    device = _noise_device(generator, options.pop("noise_backend", None))
+    if device is None:
+        raise ValueError("mitigation needs a device: set noise_backend (e.g. 'FakeGuadalupeV2') or use the hardware profile")
+    unknown = sorted(set(options) - {"shots", "seed"})
+    if unknown:
+        raise TypeError(f"the mitigated aer executor takes shots, seed, noise_backend and mitigation; received {unknown}")
+    return MitigatedExecutor(generator, device, options=mitigation, **options)
+
+
 def make_executor(name: str, generator: GeneratorCircuit, **options: Any) -> Executor:
     """Executor by name, one of :data:`EXECUTORS`.
 
@@ -832,7 +847,8 @@ def make_executor(name: str, generator: GeneratorCircuit, **options: Any) -> Exe
         generator: The generator circuit.
         **options: Keyword arguments of the executor class (e.g. ``dtype``, ``device`` for
             ``exact``; ``shots``, ``seed``, ``noise_backend`` for ``aer``; ``backend`` for
-            ``exact_noisy``).
+            ``exact_noisy``; ``mitigation`` (a ``MitigationOptions`` or its fields as a dict) for
+            ``aer`` on a device, which then mitigates every distribution it estimates).
     """
     if name == "exact":
         return ExactExecutor(generator, **options)
@@ -841,6 +857,14 @@ def make_executor(name: str, generator: GeneratorCircuit, **options: Any) -> Exe
             raise TypeError(f"the statevector executor takes no options, received {sorted(options)}")
         return StatevectorExecutor(generator)
     if name == "aer":
+        mitigation = options.pop("mitigation", None)
+        switches = ("readout", "twirling", "dd", "zne")
+        if isinstance(mitigation, dict):
+            active = any(mitigation.get(k) for k in switches)
+        else:
+            active = mitigation is not None and any(getattr(mitigation, k) for k in switches)
+        if active:
+            return _mitigated_aer(generator, mitigation, options)
         return AerExecutor(generator, **options)
     if name == "aer_mps":
         if options.get("method", "matrix_product_state") != "matrix_product_state":

@@ -38,7 +38,9 @@ from typing import Any
 import numpy as np
 from qiskit import QuantumCircuit
 
-from quantum_scenarios.quantum.hardware import device_backend, schedule_idle
+from quantum_scenarios.quantum.circuits import check_theta
+from quantum_scenarios.quantum.executors import Executor, _sample_indices
+from quantum_scenarios.quantum.hardware import device_backend, schedule_idle, transpile_generator
 
 EXTRAPOLATIONS = ("linear", "richardson", "exponential")
 DD_SEQUENCES = {"xx": ["x", "x"], "xy4": ["x", "y", "x", "y"]}
@@ -394,56 +396,151 @@ def mitigated_distribution(
     Returns:
         The distribution and its cost.
     """
+    return mitigated_distributions(
+        [circuit], backend, runner, shots=shots, seed=seed, options=options, readout_mitigator=readout_mitigator
+    )[0]
+
+
+def mitigated_distributions(
+    circuits: Sequence[QuantumCircuit],
+    backend: Any,
+    runner: Runner,
+    *,
+    shots: int,
+    seed: int,
+    options: MitigationOptions = MitigationOptions(),
+    readout_mitigator: ReadoutMitigator | None = None,
+) -> list[MitigationResult]:
+    """:func:`mitigated_distribution` for several circuits, all their variants in one job."""
     device = device_backend(backend)
-    qubits = measured_qubits(circuit)
     scales = list(options.zne_scales) if options.zne else [1]
     copies = options.num_randomizations if options.twirling else 1
     per_copy = max(1, -(-int(shots) // copies))
+    sequence = DD_SEQUENCES[options.dd_sequence] if options.dd else None
     batch: list[QuantumCircuit] = []
-    for s in scales:
-        folded = fold_two_qubit_gates(circuit, s)
-        variants = [folded]
-        if options.twirling:
-            from qiskit.circuit import pauli_twirl_2q_gates
+    for index, circuit in enumerate(circuits):
+        for s in scales:
+            folded = fold_two_qubit_gates(circuit, s)
+            variants = [folded]
+            if options.twirling:
+                from qiskit.circuit import pauli_twirl_2q_gates
 
-            variants = pauli_twirl_2q_gates(folded, seed=int(seed) + s, num_twirls=copies, target=device.target)
-        sequence = DD_SEQUENCES[options.dd_sequence] if options.dd else None
-        batch.extend(schedule_idle(v, device, dd_sequence=sequence) for v in variants)
+                variants = pauli_twirl_2q_gates(
+                    folded, seed=int(seed) + 7919 * index + s, num_twirls=copies, target=device.target
+                )
+            batch.extend(schedule_idle(v, device, dd_sequence=sequence) for v in variants)
     counts = runner(batch, per_copy, int(seed))
-    merged = [merge_counts(counts[i * copies : (i + 1) * copies]) for i in range(len(scales))]
-    raw = counts_to_vector(merged[0], len(qubits))
-    cal_before = (0, 0)
-    if options.readout:
-        if readout_mitigator is None:
-            raise ValueError("readout mitigation needs a ReadoutMitigator (M3 calibrated on the same backend)")
-        cal_before = (readout_mitigator.calibration_circuits, readout_mitigator.calibration_shots)
-        by_scale = np.stack([readout_mitigator.apply(m, qubits) for m in merged])
-        cal = (readout_mitigator.calibration_circuits - cal_before[0], readout_mitigator.calibration_shots - cal_before[1])
-    else:
-        by_scale = np.stack([counts_to_vector(m, len(qubits)) for m in merged])
+    if options.readout and readout_mitigator is None:
+        raise ValueError("readout mitigation needs a ReadoutMitigator (M3 calibrated on the same backend)")
+    results = []
+    per_circuit = len(scales) * copies
+    for index, circuit in enumerate(circuits):
+        qubits = measured_qubits(circuit)
+        mine = counts[index * per_circuit : (index + 1) * per_circuit]
+        merged = [merge_counts(mine[i * copies : (i + 1) * copies]) for i in range(len(scales))]
+        raw = counts_to_vector(merged[0], len(qubits))
         cal = (0, 0)
-    if options.zne:
-        p = project_to_simplex(extrapolate_to_zero(scales, by_scale, options.zne_extrapolation))
-    else:
-        p = by_scale[0]
-    costs: dict[str, dict[str, int]] = {}
-    if options.readout:
-        costs["readout"] = {"circuits": cal[0], "shots": cal[1]}
-    if options.twirling:
-        costs["twirling"] = {"circuits": len(scales) * (copies - 1), "shots": len(scales) * (copies * per_copy - int(shots))}
-    if options.dd:
-        costs["dd"] = {"circuits": 0, "shots": 0}
-    if options.zne:
-        costs["zne"] = {"circuits": (len(scales) - 1) * copies, "shots": (len(scales) - 1) * copies * per_copy}
-    return MitigationResult(
-        probabilities=p,
-        raw=raw,
-        circuits=len(batch) + cal[0],
-        shots=len(batch) * per_copy + cal[1],
-        costs=costs,
-        scales=scales,
-        by_scale=by_scale,
-    )
+        if options.readout:
+            before = (readout_mitigator.calibration_circuits, readout_mitigator.calibration_shots)
+            by_scale = np.stack([readout_mitigator.apply(m, qubits) for m in merged])
+            cal = (readout_mitigator.calibration_circuits - before[0], readout_mitigator.calibration_shots - before[1])
+        else:
+            by_scale = np.stack([counts_to_vector(m, len(qubits)) for m in merged])
+        if options.zne:
+            p = project_to_simplex(extrapolate_to_zero(scales, by_scale, options.zne_extrapolation))
+        else:
+            p = by_scale[0]
+        costs: dict[str, dict[str, int]] = {}
+        if options.readout:
+            costs["readout"] = {"circuits": cal[0], "shots": cal[1]}
+        if options.twirling:
+            costs["twirling"] = {"circuits": len(scales) * (copies - 1), "shots": len(scales) * (copies * per_copy - int(shots))}
+        if options.dd:
+            costs["dd"] = {"circuits": 0, "shots": 0}
+        if options.zne:
+            costs["zne"] = {"circuits": (len(scales) - 1) * copies, "shots": (len(scales) - 1) * copies * per_copy}
+        results.append(MitigationResult(
+            probabilities=p,
+            raw=raw,
+            circuits=per_circuit + cal[0],
+            shots=per_circuit * per_copy + cal[1],
+            costs=costs,
+            scales=scales,
+            by_scale=by_scale,
+        ))
+    return results
+
+
+class MitigatedExecutor(Executor):
+    """A shot executor whose every distribution goes through the mitigation stack.
+
+    ``probabilities`` returns the mitigated distribution; a parameter-shift gradient mitigates
+    each of its ``2P`` points (all their circuits in one job); ``sample`` draws from the mitigated
+    distribution. Costs accumulate in :attr:`ledger` (the runner's) and :attr:`readout`.
+
+    Args:
+        generator: The generator circuit.
+        backend: The fake device (or, through :mod:`~quantum_scenarios.quantum.ibm`, the real one).
+        runner: Where circuits run; None: an :class:`AerDeviceSampler` of ``backend``.
+        options: The mitigation options.
+        shots: Shots per distribution.
+        seed: Transpiler seed and the seed of calls that pass none.
+        name: The executor name it stands for (``"aer"`` or ``"ibm"``).
+        readout_system: What M3 calibrates on (default: the Aer sampler's simulator).
+    """
+
+    differentiable = False
+
+    def __init__(self, generator: Any, backend: Any, *, options: MitigationOptions, runner: Runner | None = None,
+                 shots: int = 4096, seed: int = 0, name: str = "aer", readout_system: Any = None) -> None:
+        super().__init__(generator)
+        self.name = name
+        self.device = device_backend(backend)
+        self.options = options
+        self.shots, self.seed = int(shots), int(seed)
+        self.runner = runner if runner is not None else AerDeviceSampler(self.device, seed=seed)
+        self.ledger = getattr(self.runner, "ledger", SamplerLedger())
+        system = readout_system if readout_system is not None else getattr(self.runner, "simulator", None)
+        self.readout = ReadoutMitigator(system, shots=options.readout_shots) if options.readout else None
+        self.transpiled = transpile_generator(generator, self.device, seed=self.seed)
+        self.seeds: list[int] = []
+        self._calls = 0
+        self.costs: dict[str, dict[str, int]] = {}
+
+    def _bound(self, theta: np.ndarray) -> QuantumCircuit:
+        order = {p: i for i, p in enumerate(self.generator.parameters)}
+        return self.transpiled.assign_parameters({p: float(theta[order[p]]) for p in self.transpiled.parameters})
+
+    def _next_seed(self, seed: int | None) -> int:
+        if seed is not None:
+            return int(seed)
+        self._calls += 1
+        return self.seed + 1_000_003 * self._calls
+
+    def _distributions(self, thetas: np.ndarray, seed: int) -> np.ndarray:
+        self.seeds.append(int(seed))
+        results = mitigated_distributions(
+            [self._bound(t) for t in thetas], self.device, self.runner, shots=self.shots, seed=seed,
+            options=self.options, readout_mitigator=self.readout,
+        )
+        for result in results:
+            for option, cost in result.costs.items():
+                total = self.costs.setdefault(option, {"circuits": 0, "shots": 0})
+                total["circuits"] += cost["circuits"]
+                total["shots"] += cost["shots"]
+        return np.stack([r.probabilities for r in results])
+
+    def probabilities(self, theta: Any, *, seed: int | None = None) -> np.ndarray:
+        """The mitigated distribution, ``(2**N,)``."""
+        values = check_theta(theta, self.num_parameters)
+        return self._distributions(values[None], self._next_seed(seed))[0]
+
+    def sample(self, theta: Any, shots: int, *, seed: int) -> np.ndarray:
+        """``shots`` draws from the mitigated distribution (estimated with this executor's shots)."""
+        return _sample_indices(self.probabilities(theta, seed=seed), shots, seed)
+
+    def _expectations(self, thetas: np.ndarray, weights: np.ndarray, seed: int | None) -> np.ndarray:
+        return self._distributions(np.atleast_2d(thetas), self._next_seed(seed)) @ weights
 
 
 def compare_mitigation(
@@ -514,6 +611,8 @@ __all__ = [
     "fold_two_qubit_gates",
     "measured_qubits",
     "merge_counts",
+    "MitigatedExecutor",
     "mitigated_distribution",
+    "mitigated_distributions",
     "project_to_simplex",
 ]
