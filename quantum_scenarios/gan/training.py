@@ -66,8 +66,9 @@ from quantum_scenarios.gan.losses import (
     renyi_gradient_weights,
 )
 from quantum_scenarios.evaluation.distances import classical_fidelity, js_divergence, kl_divergence
-from quantum_scenarios.quantum.circuits import GeneratorCircuit
+from quantum_scenarios.quantum.circuits import GeneratorCircuit, check_theta
 from quantum_scenarios.quantum.executors import EXECUTORS, Executor, make_executor
+from quantum_scenarios.quantum.telemetry import check_budget, execution_summary, shots_spent
 
 __all__ = ["EpochRecord", "TrainingResult", "train_qgan"]
 
@@ -132,6 +133,8 @@ class TrainingResult:
     seconds: float
     seed: int
     config: dict[str, Any] = field(default_factory=dict)
+    stop_reason: str | None = None  # set when the shot budget stopped the run
+    telemetry: dict[str, Any] = field(default_factory=dict)  # circuits/shots/jobs/latency of the executor
 
     def history_frame(self) -> pd.DataFrame:
         """The history as a frame, one row per epoch, columns as in :class:`EpochRecord`."""
@@ -166,6 +169,8 @@ def train_qgan(
     resume_from: str | Path | None = None,
     seed: int = 0,
     progress: Callable[[EpochRecord], None] | None = None,
+    shot_budget: int | None = None,
+    initial_theta: Any = None,
 ) -> TrainingResult:
     """Train the generator circuit on an encoding's target histogram.
 
@@ -196,6 +201,11 @@ def train_qgan(
         resume_from: A checkpoint file, or a folder whose latest checkpoint is used.
         seed: Seed of the discriminator's initial weights, the minibatches and the sampling.
         progress: Called with each :class:`EpochRecord` as soon as the epoch ends.
+        shot_budget: Most shots the run may execute (calibration included). Training stops before
+            an epoch that would overrun it (each epoch is expected to cost what the last one did),
+            keeps the last completed epoch, and says so in ``stop_reason``. None: unlimited.
+        initial_theta: Start from these parameters instead of ``generator.initial_point``: a warm
+            start, e.g. from a model trained with the exact executor, fine-tuned on device noise.
 
     Returns:
         The trained parameters, the generator's distribution, the history and the discriminator.
@@ -238,14 +248,24 @@ def train_qgan(
         "checkpoint_every": checkpoint_every,
         "resume_from": None if resume_from is None else str(resume_from),
         "seed": seed,
+        "shot_budget": shot_budget,
+        "initial_theta": None if initial_theta is None else [float(v) for v in check_theta(initial_theta, generator.num_parameters)],
     }
     _check_arguments(encoding, generator, config)
+    if shot_budget is not None:
+        _check_int("shot_budget", shot_budget, minimum=1)
     started = time.perf_counter()
     run = _Run(encoding, generator, config)
     if resume_from is not None:
         run.restore(load_checkpoint(resume_from))
+    stop_reason, last_cost = None, 0
     while run.epoch < epochs and not run.stopped_early:
+        stop_reason = check_budget(shots_spent(run.executor), last_cost, shot_budget)
+        if stop_reason is not None:
+            break
+        before = shots_spent(run.executor)
         record = run.train_epoch()
+        last_cost = shots_spent(run.executor) - before
         if progress is not None:
             progress(record)
         last = record.epoch == epochs or run.stopped_early
@@ -261,6 +281,8 @@ def train_qgan(
         seconds=time.perf_counter() - started,
         seed=seed,
         config=config,
+        stop_reason=stop_reason,
+        telemetry={**execution_summary(run.executor), "shot_budget": shot_budget},
     )
 
 
@@ -288,7 +310,8 @@ class _Run:
         self.d_optimizer = torch.optim.Adam(
             self.discriminator.parameters(), lr=config["discriminator_lr"], betas=betas, weight_decay=config["weight_decay"]
         )
-        self.theta = torch.nn.Parameter(torch.as_tensor(np.array(generator.initial_point, dtype=float)))
+        start = generator.initial_point if config.get("initial_theta") is None else config["initial_theta"]
+        self.theta = torch.nn.Parameter(torch.as_tensor(np.array(start, dtype=float)))
         self.g_optimizer = (
             torch.optim.Adam([self.theta], lr=config["generator_lr"], betas=betas, weight_decay=config["weight_decay"])
             if config["optimizer"] == "adam"
