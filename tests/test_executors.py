@@ -225,8 +225,8 @@ def test_fake_backend_names() -> None:
 def test_make_executor_and_argument_errors(small_generator: GeneratorCircuit) -> None:
     assert make_executor("statevector", small_generator).name == "statevector"
     assert make_executor("exact", small_generator, dtype="complex64").dtype == torch.complex64
-    with pytest.raises(ValueError, match=r"executor must be one of .* received 'ibm'"):
-        make_executor("ibm", small_generator)
+    with pytest.raises(ValueError, match=r"executor must be one of .* received 'qpu'"):
+        make_executor("qpu", small_generator)
     with pytest.raises(ValueError, match=r"dtype must be one of \('complex128', 'complex64'\), received 'float64'"):
         ExactExecutor(small_generator, dtype="float64")
     with pytest.raises(ValueError, match=r"theta must have shape \(12,\) or \(B, 12\), received \(3,\)"):
