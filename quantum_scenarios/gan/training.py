@@ -74,7 +74,7 @@ __all__ = ["EpochRecord", "TrainingResult", "train_qgan"]
 
 OPTIMIZERS = ("adam", "cobyla")
 LOSSES = ("bce", "renyi")
-SHOT_EXECUTORS = ("aer", "aer_mps")
+SHOT_EXECUTORS = ("aer", "aer_mps", "ibm")
 # Keyword arguments that must match when resuming: they change the network, the
 # update rule or the meaning of the loss, so a resumed run could not be the same run.
 _RESUME_MUST_MATCH = ("executor", "optimizer", "loss", "renyi_alpha", "discriminator_hidden", "seed")

@@ -42,7 +42,7 @@ from quantum_scenarios.quantum.circuits import (
     linear_angle,
 )
 
-EXECUTORS = ("exact", "statevector", "aer", "aer_mps", "aer_density", "exact_noisy")
+EXECUTORS = ("exact", "statevector", "aer", "aer_mps", "aer_density", "exact_noisy", "ibm")
 
 
 def shift_coefficients(generator: GeneratorCircuit) -> np.ndarray:
@@ -826,17 +826,27 @@ class AerDensityExecutor(_AerBase):
 
 def _mitigated_aer(generator: GeneratorCircuit, mitigation: Any, options: dict[str, Any]) -> Executor:
     """``aer`` on a fake device with the mitigation stack on every distribution it estimates."""
-    from quantum_scenarios.quantum.mitigation import MitigatedExecutor, MitigationOptions
-
-    if isinstance(mitigation, dict):
-        mitigation = MitigationOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in mitigation.items()})
     device = _noise_device(generator, options.pop("noise_backend", None))
     if device is None:
         raise ValueError("mitigation needs a device: set noise_backend (e.g. 'FakeGuadalupeV2') or use the hardware profile")
     unknown = sorted(set(options) - {"shots", "seed"})
     if unknown:
         raise TypeError(f"the mitigated aer executor takes shots, seed, noise_backend and mitigation; received {unknown}")
-    return MitigatedExecutor(generator, device, options=mitigation, **options)
+    return _mitigated(generator, mitigation, device, **options)
+
+
+def _mitigated(generator: GeneratorCircuit, mitigation: Any, device: Any, **options: Any) -> Executor:
+    from quantum_scenarios.quantum.mitigation import MitigatedExecutor, MitigationOptions
+
+    if isinstance(mitigation, dict):
+        mitigation = MitigationOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in mitigation.items()})
+    inner = options.pop("inner", None)
+    executor = MitigatedExecutor(generator, device, options=mitigation, **options)
+    if inner is not None:  # the ibm executor it wraps: its provenance and fallback stay visible
+        executor.inner = inner
+        executor.fallback = inner.fallback
+        executor.provenance = inner.provenance
+    return executor
 
 
 def make_executor(name: str, generator: GeneratorCircuit, **options: Any) -> Executor:
@@ -876,6 +886,18 @@ def make_executor(name: str, generator: GeneratorCircuit, **options: Any) -> Exe
         from quantum_scenarios.quantum.noisy import NoisyDensityMatrixExecutor
 
         return NoisyDensityMatrixExecutor(generator, **options)
+    if name == "ibm":
+        from quantum_scenarios.quantum.ibm import IBMExecutor
+
+        mitigation = options.pop("mitigation", None)
+        executor = IBMExecutor(generator, **options)
+        if mitigation is None or not any(
+            (mitigation.get(k) if isinstance(mitigation, dict) else getattr(mitigation, k))
+            for k in ("readout", "zne")
+        ):
+            return executor
+        return _mitigated(generator, mitigation, executor.backend, runner=executor.sampler, shots=executor.shots,
+                          seed=executor.seed, name="ibm", readout_system=executor.backend, inner=executor)
     raise ValueError(f"executor must be one of {EXECUTORS}, received {name!r}")
 
 
