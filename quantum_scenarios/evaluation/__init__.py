@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "js_divergence": "distances",
     "kl_divergence": "distances",
     "metric_table": "distances",
+    "sample_kl": "distances",
     "state_fidelity": "distances",
     "total_variation": "distances",
     "wasserstein_per_asset": "distances",
@@ -74,7 +75,9 @@ _EXPORTS: dict[str, str] = {
     "lower_tail_dependence": "stylized",
     "stylized_facts": "stylized",
     # scorecard
+    "COMPARISON_COLUMNS": "scorecard",
     "Evaluation": "scorecard",
+    "comparison_table": "scorecard",
     "evaluate_run": "scorecard",
 }
 

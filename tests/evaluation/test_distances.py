@@ -142,3 +142,18 @@ def test_distribution_errors() -> None:
         kl_divergence(P, Q, epsilon=0)
     with pytest.raises(ValueError, match="p must be finite"):
         classical_fidelity([np.nan, 1.0], Q)
+
+
+def test_sample_kl_is_qugens_binned_kl_by_hand() -> None:
+    from quantum_scenarios.evaluation import sample_kl
+
+    x = np.array([[0.0, 0.0], [1.0, 1.0], [1.0, 0.0], [0.2, 0.9]])
+    y = np.array([[0.1, 0.1], [0.9, 0.9], [0.9, 0.8], [5.0, 5.0]])  # the last one is outside the range
+    # 2 bins per dim over [0, 1]: x -> cells (0,0), (1,1), (1,0), (0,1); y -> (0,0), (1,1), (1,1)
+    p = np.array([0.25, 0.25, 0.25, 0.25])  # cells (0,0), (0,1), (1,0), (1,1)
+    q = np.array([1 / 3, 0.0, 0.0, 2 / 3])
+    expected = float(np.sum(p * np.log((p + 1e-6) / (q + 1e-6))))
+    assert sample_kl(x, y, bins=2) == pytest.approx(expected, rel=1e-12)
+    assert sample_kl(x, x, bins=2) == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="same d"):
+        sample_kl(x, y[:, :1])

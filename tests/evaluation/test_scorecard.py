@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from quantum_scenarios.encoding import encode
@@ -52,3 +53,42 @@ def test_correlation_and_clustering_checks(scored) -> None:
     assert (result.abs_acf_data > 0).all() and (result.abs_acf_paths > 0).all()
     assert set(result.backtest["model"]) == {"qgan", "gaussian", "bootstrap"}
     assert (result.backtest["n"] == len(inputs.test_returns)).all()
+
+
+def test_comparison_table_against_direct_computations() -> None:
+    from scipy.stats import wasserstein_distance
+
+    from quantum_scenarios.encoding import encode
+    from quantum_scenarios.evaluation import COMPARISON_COLUMNS, comparison_table, lower_tail_dependence
+
+    rng = np.random.default_rng(0)
+    cov = [[1.0, 0.6], [0.6, 1.0]]
+    train = rng.multivariate_normal([0, 0], cov, size=3000)
+    test = rng.multivariate_normal([0, 0], cov, size=1000)
+    enc = encode(pd.DataFrame(train, columns=["a", "b"]), num_qubits=3)
+
+    def replay(k, r):
+        return test[r.integers(0, len(test), size=k)]
+
+    def collapsed(k, r):
+        return np.zeros((k, 2))
+
+    table = comparison_table(train, test, enc, {"replay": replay, "collapsed": collapsed},
+                             training={"replay": {"epochs_to_convergence": 7, "seconds": 1.5, "peak_memory_mb": 2.0}},
+                             n_samples=50_000)
+    assert list(table.columns) == list(COMPARISON_COLUMNS)
+    rows = table.set_index("model")
+    draws = replay(50_000, np.random.default_rng(0))
+    p = enc.histogram(draws)
+    assert rows.loc["replay", "kl_out"] == pytest.approx(kl_divergence(enc.histogram(test), p))
+    assert rows.loc["replay", "fidelity_in"] == pytest.approx(classical_fidelity(enc.target, p))
+    assert rows.loc["replay", "w1_out"] == pytest.approx(
+        np.mean([wasserstein_distance(draws[:, j], test[:, j]) for j in range(2)])
+    )
+    lam = lower_tail_dependence(draws)[0, 1] - lower_tail_dependence(test)[0, 1]
+    assert rows.loc["replay", "tail_dependence_error"] == pytest.approx(abs(lam))
+    assert rows.loc["replay", "mode_coverage"] == 1.0 and rows.loc["replay", "epochs_to_convergence"] == 7
+    # a collapsed model covers one cell of the test's occupied cells
+    assert rows.loc["collapsed", "mode_coverage"] == pytest.approx(1 / np.count_nonzero(enc.histogram(test)))
+    assert rows.loc["collapsed", "kl_out"] > 5 * rows.loc["replay", "kl_out"]
+    assert np.isnan(rows.loc["collapsed", "train_seconds"])
