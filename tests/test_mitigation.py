@@ -205,3 +205,16 @@ def test_mitigated_aer_executor_mitigates_every_estimate_and_trains(device):
         from quantum_scenarios.quantum.circuits import build_generator
 
         make_executor("aer", build_generator(QuantumCircuit(2), reps=1), mitigation={"zne": True})
+
+
+def test_noise_report_has_every_row_with_costs(device):
+    from quantum_scenarios.quantum.mitigation import noise_report
+
+    backend, generator, bound, ideal = device
+    report = noise_report(generator, generator.initial_point, ideal, backend, shots=2000, seed=1)
+    options = [r["option"] for r in report["rows"]]
+    assert options == ["ideal", "noisy", "readout", "twirling", "dd", "zne", "all (readout + twirling + dd + zne)"]
+    assert report["circuit"]["transpiled"]["backend"] == "fake_manila"
+    assert report["ideal_exact_fidelity"] == pytest.approx(1.0)
+    assert all({"fidelity", "recovered", "circuits", "shots"} <= set(r) for r in report["rows"])
+    assert report["rows"][1]["shots"] == 2000 and report["rows"][5]["shots"] == 6000
