@@ -287,6 +287,10 @@ def _quiet_prefect(verbose: bool, progress_lines: bool) -> Iterator[None]:
     """Prefect's console log only with ``-v``; without a TTY, training progress as periodic lines."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "CRITICAL")
+    from prefect.logging.configuration import ensure_logging_setup
+
+    ensure_logging_setup()  # Prefect configures its loggers once, lazily: do it now, then adjust them
+
     noisy = ["httpx", "httpcore", "asyncio", "prefect", "prefect.server", "uvicorn", "great_expectations"]
     saved = {name: logging.getLogger(name).level for name in noisy}
     handler: logging.Handler | None = None
@@ -296,9 +300,12 @@ def _quiet_prefect(verbose: bool, progress_lines: bool) -> Iterator[None]:
     task_log = logging.getLogger("prefect.task_runs")
     task_state = (task_log.level, task_log.propagate)
     if progress_lines and not verbose:
+        # Prefect re-applies its logging config when a run starts; this key survives that
+        os.environ["PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL"] = "INFO"
         handler = logging.StreamHandler(sys.stderr)
         handler.setLevel(logging.INFO)
         handler.setFormatter(logging.Formatter("  %(asctime)s %(message)s", "%H:%M:%S"))
+        handler.addFilter(lambda record: not str(record.msg).startswith("Finished in state"))
         task_log.addHandler(handler)
         task_log.setLevel(logging.INFO)
         task_log.propagate = False
@@ -307,6 +314,7 @@ def _quiet_prefect(verbose: bool, progress_lines: bool) -> Iterator[None]:
     finally:
         if handler is not None:
             task_log.removeHandler(handler)
+            os.environ.pop("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", None)
         task_log.setLevel(task_state[0])
         task_log.propagate = task_state[1]
         for name, level in saved.items():
@@ -337,9 +345,32 @@ def _prefect_api(command: _Command) -> Iterator[None]:
         with temporary_settings(updates={PREFECT_API_URL: command.server.api_url}):
             yield
     finally:
+        _drain_prefect()
         os.environ.pop("PREFECT_API_URL", None)
         server, command.server = command.server, None
         server.stop()
+
+
+def _drain_prefect(timeout: float = 10.0) -> None:
+    """Let Prefect's background log and event workers send what they hold before the server goes.
+
+    Without this they retry against the stopped server at exit and print
+    ``--- Error logging to API ---`` on the console.
+    """
+    try:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        for worker in (APILogWorker, EventsWorker):
+            try:
+                worker.drain_all(timeout=timeout)
+            except Exception:  # noqa: BLE001 - best effort: never turn a finished run into an error
+                pass
+    except ImportError:
+        pass
+    finally:
+        # a late flush after the server is gone stays off the console (the stdlib's production setting)
+        logging.raiseExceptions = False
 
 
 # --------------------------------------------------------------------------- commands
