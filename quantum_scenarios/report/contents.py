@@ -87,6 +87,7 @@ def build_report_inputs(
     scenarios: Any,
     provenance: dict[str, Any],
     dataset_path: str | None,
+    noise: dict[str, Any] | None = None,
 ) -> ReportInputs:
     """Collect every stage's output into :class:`ReportInputs`.
 
@@ -104,6 +105,7 @@ def build_report_inputs(
         scenarios: :class:`~quantum_scenarios.scenarios.generation.ScenarioSet`.
         provenance: run id, time, config, versions, seeds, durations, outputs.
         dataset_path: the scenario dataset folder.
+        noise: the noise and mitigation figures of a noisy run (``mitigation.noise_report``), or None.
     """
     contract = encoding.contract.to_dict()
     contract["clipped"] = dict(encoding.clipped)
@@ -129,4 +131,5 @@ def build_report_inputs(
         var_backtest=evaluation.backtest,
         provenance=provenance,
         dataset_path=dataset_path,
+        noise=noise,
     )

@@ -41,6 +41,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("stress", "Stress scenarios: VaR and ES"),
     ("backtest", "VaR backtest"),
     ("provenance", "Provenance"),
+    ("noise", "Noise and mitigation"),
 )
 """``(anchor, heading)`` of every report section, in page order."""
 
@@ -115,6 +116,7 @@ class ReportInputs:
     var_backtest: pd.DataFrame | None = None
     provenance: dict[str, Any]
     dataset_path: str | None = None
+    noise: dict[str, Any] | None = None
 
 
 # --------------------------------------------------------------------------- checks
@@ -625,7 +627,35 @@ def build_context(inputs: ReportInputs) -> dict[str, Any]:
         "provenance": _provenance_context(provenance),
         "dataset_path": str(inputs.dataset_path) if inputs.dataset_path else None,
         "duckdb_query": _duckdb_query(inputs.dataset_path),
+        "noise": _noise_context(inputs.noise),
     }
+
+
+def _noise_context(noise: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The noise section: circuit figures (logical vs transpiled) and the mitigation table with costs."""
+    if not noise:
+        return None
+    rows = pd.DataFrame(noise.get("rows", []), columns=["option", "fidelity", "recovered", "circuits", "shots"])
+    rows = rows.rename(columns={"fidelity": "fidelity to data", "recovered": "noise loss recovered"})
+    circuit = noise.get("circuit", {})
+    logical, transpiled = circuit.get("logical", {}), circuit.get("transpiled", {})
+    figures_table = pd.DataFrame(
+        [
+            ["depth", logical.get("depth"), transpiled.get("depth")],
+            ["2-qubit gates", logical.get("two_qubit_gates"), transpiled.get("two_qubit_gates")],
+            ["qubits", logical.get("width"), transpiled.get("active_qubits")],
+        ],
+        columns=["figure", "logical", f"transpiled ({noise.get('backend')})"],
+    )
+    items = [
+        ("Device", _format_value(noise.get("backend"))),
+        ("Shots per run", _format_value(noise.get("shots"))),
+        ("Seed", _format_value(noise.get("seed"))),
+        ("Layout", _format_value(transpiled.get("layout"))),
+        ("Estimated success probability", _format_value(transpiled.get("estimated_success_probability"))),
+        ("Exact ideal fidelity to data", _format_value(noise.get("ideal_exact_fidelity"))),
+    ]
+    return {"table": _table(rows), "circuit": _table(figures_table), "items": items, "note": noise.get("note")}
 
 
 # --------------------------------------------------------------------------- rendering
