@@ -24,6 +24,8 @@ __all__ = [
     "EncodingConfig",
     "CircuitConfig",
     "ExecutorConfig",
+    "HardwareConfig",
+    "MitigationConfig",
     "TrainingConfig",
     "ScenarioConfig",
     "StressConfig",
@@ -122,8 +124,15 @@ class CircuitConfig(_Model):
         "(RY/RZ + CX; its CX ladders permute the prior at θ=0) or the H + RY + CNOT ladder (use with loader none).",
     )
     reps: int = Field(10, ge=1, le=40, description="Ansatz repetitions (depth).")
-    entanglement: Literal["linear", "reverse_linear", "circular", "full"] = Field(
-        "full", description="Entangler map spanning all asset registers, so cross-asset correlation can be learned."
+    entanglement: Literal["linear", "reverse_linear", "circular", "full", "device"] = Field(
+        "full",
+        description="Entangler map spanning all asset registers, so cross-asset correlation can be learned; "
+        "device: the hardware profile (CZ on the couplings of a chosen path on hardware.backend, few reps).",
+    )
+    prior: Literal["loader", "marginals", "uniform"] = Field(
+        "loader",
+        description="Prior in front of the ansatz: the encoding's full loader (deep: about 1,168 CX at 9 qubits), "
+        "marginals (a product of each asset's exact marginal: shallow, for hardware) or uniform (an H layer).",
     )
     init_scale: float = Field(0.1, ge=0, le=3.2, description="Std of the random initial angles (radians).")
     seed: int = Field(7, description="Seed of the initial parameters.")
@@ -132,8 +141,12 @@ class CircuitConfig(_Model):
 class ExecutorConfig(_Model):
     """How the generator circuit is evaluated."""
 
-    name: Literal["exact", "statevector", "aer", "aer_mps"] = Field(
-        "exact", description="exact: differentiable PyTorch statevector (default); aer / aer_mps: shot sampling."
+    name: Literal["exact", "statevector", "aer", "aer_mps", "aer_density", "exact_noisy", "ibm"] = Field(
+        "exact",
+        description="exact: differentiable PyTorch statevector (default); aer / aer_mps: shot sampling; "
+        "exact_noisy: differentiable density matrix with the device's noise (hardware.backend); aer_density: "
+        "Aer density matrix, exact noisy probabilities; ibm: IBM Quantum via SamplerV2 (fake devices run in "
+        "local testing mode).",
     )
     shots: int = Field(4096, ge=16, description="Shots per circuit for sampling executors.")
     precision: Literal["complex128", "complex64"] = Field("complex128", description="exact executor precision.")
@@ -142,6 +155,69 @@ class ExecutorConfig(_Model):
         None, description="Fake IBM backend name for an aer noise model (e.g. 'FakeManilaV2'); None is noiseless."
     )
     seed: int = Field(11, description="Seed of the sampling executors.")
+    shot_budget: int | None = Field(
+        None, ge=1, description="Most shots a run may execute (calibration included); training stops cleanly at the "
+        "last completed epoch once the next would overrun it. None: unlimited.",
+    )
+    idle_noise: bool = Field(
+        True, description="Noisy simulators schedule the circuit so idle qubits relax as on the device."
+    )
+    ibm_backend: str = Field(
+        "FakeGuadalupeV2", description="executor ibm: an IBM device (e.g. 'ibm_brisbane'), or a fake device name "
+        "for qiskit-ibm-runtime's local testing mode."
+    )
+    ibm_instance: str | None = Field(None, description="executor ibm: IBM Cloud instance (CRN or name).")
+    ibm_mode: Literal["job", "batch", "session"] = Field("job", description="executor ibm: runtime execution mode.")
+    ibm_token_secret: str | None = Field(
+        None, description="executor ibm: name of a Prefect Secret block holding the token; None reads "
+        "$QISKIT_IBM_TOKEN. The token is never logged or written."
+    )
+    fallback: Literal["error", "simulator"] = Field(
+        "error", description="executor ibm without token or network: fail with a clear error, or continue on the "
+        "fake device's noise model (hardware.backend), which every output then says."
+    )
+
+
+class HardwareConfig(_Model):
+    """The device a hardware-aware run targets: its coupling map, noise model and transpiler settings."""
+
+    backend: str = Field(
+        "FakeGuadalupeV2", description="Fake IBM device (qiskit_ibm_runtime.fake_provider) whose coupling map, "
+        "gate errors, T1/T2 and readout errors the hardware profile and the noisy executors use."
+    )
+    optimization_level: int = Field(3, ge=0, le=3, description="Preset pass-manager optimisation level.")
+    layout: list[int] | None = Field(
+        None, description="Physical qubits for logical qubits 0…N-1; None picks the lowest-error connected path."
+    )
+    seed_transpiler: int = Field(0, description="Seed of the transpiler (recorded).")
+
+
+class MitigationConfig(_Model):
+    """Error mitigation: each option alone or stacked; every distribution a noisy run estimates goes through it."""
+
+    readout: bool = Field(False, description="M3 readout mitigation on the measured physical qubits (mthree).")
+    readout_shots: int = Field(4096, ge=100, le=1_000_000, description="M3 calibration shots per circuit.")
+    twirling: bool = Field(False, description="Pauli twirling of 2-qubit gates (runtime option on ibm; emulated locally).")
+    num_randomizations: int = Field(8, ge=1, le=256, description="Twirled copies; the shots are split between them.")
+    dd: bool = Field(False, description="Dynamical decoupling in idle windows (runtime option on ibm; emulated locally).")
+    dd_sequence: Literal["xx", "xy4"] = Field("xx", description="DD sequence of the local emulation.")
+    zne: bool = Field(False, description="Zero-noise extrapolation of the whole distribution (2q-gate folding).")
+    zne_scales: list[int] = Field([1, 3, 5], min_length=2, description="Odd noise scale factors of ZNE.")
+    zne_extrapolation: Literal["linear", "richardson", "exponential"] = Field(
+        "linear", description="How each basis-state probability is extrapolated to zero noise."
+    )
+    compare: bool = Field(
+        True, description="On a noisy run, measure every option's effect (fidelity and cost) for the report's "
+        "'Noise and mitigation' section."
+    )
+    compare_shots: int = Field(8192, ge=100, le=1_000_000, description="Shots of each run of that comparison.")
+
+    @field_validator("zne_scales")
+    @classmethod
+    def _check_scales(cls, value: list[int]) -> list[int]:
+        if any(s < 1 or s % 2 == 0 for s in value) or len(set(value)) != len(value):
+            raise ValueError(f"zne_scales must be distinct odd integers >= 1 (e.g. [1, 3, 5]), got {value}")
+        return value
 
 
 class TrainingConfig(_Model):
@@ -171,6 +247,10 @@ class TrainingConfig(_Model):
     kl_tolerance: float | None = Field(None, ge=0, description="Stop early once KL(target‖generator) <= this.")
     checkpoint_every: int = Field(500, ge=0, description="Checkpoint every k epochs (0 disables).")
     seed: int = Field(1234, description="Seed of the discriminator, minibatches and sampling.")
+    warm_start: Path | None = Field(
+        None, description="A saved model folder (e.g. data/runs/<id>/model, trained with the exact executor) whose "
+        "parameters start this run: pre-train ideally, fine-tune on device noise."
+    )
 
 
 class ScenarioConfig(_Model):
@@ -235,6 +315,8 @@ class PipelineConfig(_Model):
     encoding: EncodingConfig = EncodingConfig()
     circuit: CircuitConfig = CircuitConfig()
     executor: ExecutorConfig = ExecutorConfig()
+    hardware: HardwareConfig = HardwareConfig()
+    mitigation: MitigationConfig = MitigationConfig()
     training: TrainingConfig = TrainingConfig()
     scenarios: ScenarioConfig = ScenarioConfig()
     stress: StressConfig = StressConfig()

@@ -21,12 +21,22 @@ from prefect import task
 from prefect.cache_policies import INPUTS, TASK_SOURCE
 from prefect.logging import get_run_logger
 
-from quantum_scenarios.config import CircuitConfig, EncodingConfig, ExecutorConfig, TrainingConfig
+from quantum_scenarios.config import (
+    CircuitConfig,
+    EncodingConfig,
+    ExecutorConfig,
+    HardwareConfig,
+    MitigationConfig,
+    TrainingConfig,
+)
 from quantum_scenarios.encoding import Encoding, encode
 from quantum_scenarios.gan import training as training_module
 from quantum_scenarios.gan.training import EpochRecord, TrainingResult, train_qgan
 from quantum_scenarios.quantum import circuits as circuits_module
 from quantum_scenarios.quantum import executors as executors_module
+from quantum_scenarios.quantum import hardware as hardware_module
+from quantum_scenarios.quantum import mitigation as mitigation_module
+from quantum_scenarios.quantum import noisy as noisy_module
 from quantum_scenarios.model import save_model
 from quantum_scenarios.quantum.circuits import GeneratorCircuit, build_generator
 from quantum_scenarios.runs import RunLayout
@@ -90,9 +100,10 @@ def _train_cache_key(context: Any, parameters: dict[str, Any]) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps(encoded.contract.to_dict(), sort_keys=True, default=str).encode())
     digest.update(np.ascontiguousarray(encoded.target, dtype=np.float64).tobytes())
-    for name in ("circuit", "executor", "training"):
-        digest.update(parameters[name].model_dump_json().encode())
-    for module in (training_module, circuits_module, executors_module):
+    for name in ("circuit", "executor", "training", "hardware", "mitigation"):
+        if parameters.get(name) is not None:
+            digest.update(parameters[name].model_dump_json().encode())
+    for module in (training_module, circuits_module, executors_module, hardware_module, noisy_module, mitigation_module):
         digest.update(Path(module.__file__).read_bytes())
     digest.update(inspect.getsource(train_task.fn).encode())
     return f"train-{digest.hexdigest()}"
@@ -109,22 +120,14 @@ def train_task(
     training: TrainingConfig,
     show_progress: bool = False,
     checkpoint_dir: str | None = None,
+    hardware: HardwareConfig | None = None,
+    mitigation: MitigationConfig | None = None,
 ) -> tuple[GeneratorCircuit, TrainingResult]:
     """Build the generator circuit and train the qGAN (cached on its inputs)."""
-    generator = build_generator(
-        encoded.loader,
-        ansatz=circuit.ansatz,
-        reps=circuit.reps,
-        entanglement=circuit.entanglement,
-        seed=circuit.seed,
-        init_scale=circuit.init_scale,
-    )
+    hardware, mitigation = hardware or HardwareConfig(), mitigation or MitigationConfig()
+    generator = build_circuit(encoded, circuit, hardware)
     callback, bar = _progress_printer(training.epochs, show_progress)
-    options: dict[str, Any] = {}
-    if executor.name == "exact":
-        options = {"dtype": executor.precision, "device": executor.device}
-    elif executor.name in {"aer", "aer_mps"}:
-        options = {"seed": executor.seed, "shots": executor.shots, "noise_backend": executor.noise_backend}
+    options = executor_options(executor, hardware, mitigation, token=_ibm_token(executor))
     try:
         result = train_qgan(
             encoded,
@@ -150,6 +153,8 @@ def train_task(
             checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir else None,
             checkpoint_every=training.checkpoint_every,
             seed=training.seed,
+            shot_budget=executor.shot_budget,
+            initial_theta=_warm_start(training, encoded, generator),
             progress=callback,
         )
     finally:
@@ -160,7 +165,150 @@ def train_task(
         "trained %d epochs in %.1f s: KL %.4f, fidelity %.4f%s",
         result.epochs_run, result.seconds, last.kl, last.fidelity, " (stopped early)" if result.stopped_early else "",
     )
+    if result.stop_reason:
+        get_run_logger().warning("%s", result.stop_reason)
+    _quantum_telemetry(generator, result, encoded, executor, hardware, mitigation)
     return generator, result
+
+
+NOISY_EXECUTORS = ("exact_noisy", "aer_density", "ibm")
+
+
+def build_circuit(encoded: Encoding, circuit: CircuitConfig, hardware: HardwareConfig) -> GeneratorCircuit:
+    """The generator the configs describe: prior (full loader or shallow) + ansatz (or the hardware profile)."""
+    loader = encoded.loader
+    if circuit.prior != "loader":
+        prior = encoded.prior
+        if prior is None:
+            from qiskit.quantum_info import Statevector
+
+            prior = Statevector(encoded.loader).probabilities()
+        loader = hardware_module.shallow_prior(encoded.loader, prior, encoded.grid_shape, circuit.prior)
+    if circuit.entanglement == "device":
+        return hardware_module.build_hardware_generator(
+            loader, hardware.backend, reps=circuit.reps, seed=circuit.seed, init_scale=circuit.init_scale,
+            layout=hardware.layout, optimization_level=hardware.optimization_level,
+        )
+    return build_generator(
+        loader, ansatz=circuit.ansatz, reps=circuit.reps, entanglement=circuit.entanglement,
+        seed=circuit.seed, init_scale=circuit.init_scale,
+    )
+
+
+def executor_options(
+    executor: ExecutorConfig, hardware: HardwareConfig, mitigation: MitigationConfig, *, token: str | None = None
+) -> dict[str, Any]:
+    """The executor's keyword arguments from the configs (the library never reads configs itself)."""
+    stack = mitigation.model_dump(exclude={"compare", "compare_shots"})
+    stack["zne_scales"] = tuple(stack["zne_scales"])
+    active = any(stack[k] for k in ("readout", "twirling", "dd", "zne"))
+    if executor.name == "exact":
+        return {"dtype": executor.precision, "device": executor.device}
+    if executor.name == "exact_noisy":
+        return {"backend": hardware.backend, "seed": hardware.seed_transpiler, "idle_noise": executor.idle_noise,
+                "device": executor.device}
+    if executor.name == "aer_density":
+        return {"noise_backend": executor.noise_backend or hardware.backend, "seed": hardware.seed_transpiler,
+                "idle_noise": executor.idle_noise}
+    if executor.name in {"aer", "aer_mps"}:
+        options: dict[str, Any] = {"seed": executor.seed, "shots": executor.shots, "noise_backend": executor.noise_backend}
+        if executor.name == "aer" and active:
+            options["mitigation"] = stack
+        elif executor.noise_backend is not None:
+            options["idle_noise"] = executor.idle_noise
+        return options
+    if executor.name == "ibm":
+        options = {
+            "backend": executor.ibm_backend, "token": token, "instance": executor.ibm_instance,
+            "mode": executor.ibm_mode, "shots": executor.shots, "seed": executor.seed, "fallback": executor.fallback,
+            "fallback_backend": hardware.backend, "twirling": mitigation.twirling, "dd": mitigation.dd,
+        }
+        if mitigation.readout or mitigation.zne:
+            options["mitigation"] = {**stack, "twirling": False, "dd": False}  # those run on the device
+        return options
+    return {}
+
+
+def _ibm_token(executor: ExecutorConfig) -> str | None:
+    """The IBM token from the named Prefect Secret block; None lets the library read $QISKIT_IBM_TOKEN."""
+    if executor.name != "ibm" or not executor.ibm_token_secret:
+        return None
+    from prefect.blocks.system import Secret
+
+    return Secret.load(executor.ibm_token_secret).get()
+
+
+def _warm_start(training: TrainingConfig, encoded: Encoding, generator: GeneratorCircuit) -> Any:
+    """Parameters of the saved model ``training.warm_start`` (checked against this encoding and circuit)."""
+    if training.warm_start is None:
+        return None
+    from quantum_scenarios.model import load_model
+
+    model = load_model(training.warm_start, expected_contract=encoded.contract)
+    if len(model.theta) != generator.num_parameters:
+        raise ValueError(
+            f"training.warm_start {training.warm_start}: the saved model has {len(model.theta)} parameters, this "
+            f"circuit has {generator.num_parameters}; pre-train with the same circuit settings (ansatz, reps, "
+            "entanglement, prior) and the exact executor"
+        )
+    get_run_logger().info("warm start from %s", training.warm_start)
+    return model.theta
+
+
+def _quantum_telemetry(
+    generator: GeneratorCircuit, result: TrainingResult, encoded: Encoding, executor: ExecutorConfig,
+    hardware: HardwareConfig, mitigation: MitigationConfig,
+) -> None:
+    """Add the noise section (ideal / noisy / each mitigation / all) to the result's telemetry and publish it."""
+    from prefect.artifacts import create_markdown_artifact
+
+    from quantum_scenarios.quantum.mitigation import MitigationOptions, noise_report
+
+    noisy = executor.name in NOISY_EXECUTORS or circuit_is_hardware(generator) or (
+        executor.name in {"aer", "aer_mps"} and executor.noise_backend is not None
+    )
+    telemetry = result.telemetry
+    if noisy and mitigation.compare:
+        stack = mitigation.model_dump(exclude={"compare", "compare_shots"})
+        options = MitigationOptions(**{**stack, "zne_scales": tuple(stack["zne_scales"])})
+        device = generator.options.get("backend") or executor.noise_backend or hardware.backend
+        telemetry["noise"] = noise_report(
+            generator, result.theta, encoded.target, device, shots=mitigation.compare_shots,
+            seed=executor.seed, stack=options if options.active else None, note=telemetry.get("fallback"),
+        )
+    if executor.name in {"aer", "aer_mps"}:  # shot noise of the estimates, on a fresh executor (local shots only)
+        from quantum_scenarios.quantum.executors import make_executor
+        from quantum_scenarios.quantum.telemetry import gradient_snr, shot_variance
+
+        probe = make_executor(executor.name, generator, **executor_options(executor, hardware, mitigation))
+        weights = np.log(np.maximum(np.asarray(encoded.target, dtype=float), 1e-12))
+        telemetry["gradient_snr"] = gradient_snr(probe, result.theta, weights, repeats=3, seed=executor.seed)
+        telemetry["shot_variance"] = shot_variance(probe, result.theta, repeats=3, seed=executor.seed)
+    else:
+        telemetry["gradient_snr"] = {"note": f"{executor.name}: gradients are exact (no shot noise)"}
+    lines = ["# Quantum telemetry", "", "| figure | value |", "|---|---|"]
+    for key in ("executor", "circuits", "shots", "jobs", "job_success_rate", "mean_latency_s", "shot_budget", "fallback"):
+        lines.append(f"| {key} | {telemetry.get(key)} |")
+    snr = telemetry["gradient_snr"]
+    lines.append(f"| gradient SNR (median) | {snr.get('median_snr', snr.get('note'))} |")
+    if "shot_variance" in telemetry:
+        lines.append(f"| shot variance / multinomial | {telemetry['shot_variance']['ratio']} |")
+    if result.stop_reason:
+        lines.append(f"| stopped | {result.stop_reason} |")
+    noise = telemetry.get("noise")
+    if noise:
+        t = noise["circuit"].get("transpiled", {})
+        lines += ["", f"Transpiled on {noise['backend']}: depth {t.get('depth')}, 2-qubit gates {t.get('two_qubit_gates')}, "
+                  f"estimated success probability {t.get('estimated_success_probability', float('nan')):.3f}", "",
+                  "| option | fidelity | recovered | circuits | shots |", "|---|---|---|---|---|"]
+        lines += [f"| {r['option']} | {r['fidelity']:.4f} | {r['recovered']:.2f} | {r['circuits']} | {r['shots']} |"
+                  for r in noise["rows"]]
+    create_markdown_artifact("\n".join(lines), key="quantum-telemetry", description="circuits, shots, jobs, noise and mitigation")
+
+
+def circuit_is_hardware(generator: GeneratorCircuit) -> bool:
+    """Whether the generator is the hardware profile (device couplings)."""
+    return generator.options.get("entanglement") == "device"
 
 
 @task(name="save-model", retries=2, retry_delay_seconds=2)
