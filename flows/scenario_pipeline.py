@@ -1,25 +1,34 @@
-"""The scenario pipeline: ingest → validate → encode → train → generate → evaluate → report.
+"""The scenario pipeline: ingest → validate → encode → train → (generate ‖ evaluate) → report.
 
-One flow, every stage a task. Its parameters are the pydantic config models,
-so the Prefect UI renders a form with each option's default, bounds and
-description. ``encode`` and ``train`` are cached on their inputs: an identical
-re-run skips training.
+One flow, every stage a task. Its parameters are the pydantic config models, so the
+Prefect UI renders a form with each option's default, bounds and description, and a bad
+value is refused when the run is submitted. ``encode`` and ``train`` are cached on their
+inputs: an identical re-run skips training.
+
+Operations (``operations`` section): at most ``training_slots`` runs train at once (global
+concurrency limit ``qscen-training``); a second run with the same run id is refused or waits;
+a failed or crashed run publishes the ``scenario-pipeline-failure`` artifact and notifies the
+named notification block. The run context travels quoted, so the flow-run graph shows the
+data flow only.
 
 Run it without a server: ``qscen run`` or ``python -m flows.scenario_pipeline``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from prefect import flow
+from prefect.utilities.annotations import quote
 
 from quantum_scenarios.config import (
     CircuitConfig,
     EncodingConfig,
     EvaluationConfig,
     ExecutorConfig,
+    HardwareConfig,
+    MitigationConfig,
+    OperationsConfig,
     OutputConfig,
     ScenarioConfig,
     SourceConfig,
@@ -28,13 +37,9 @@ from quantum_scenarios.config import (
     ValidationConfig,
 )
 from tasks.market import ingest_task, validate_task, write_market_task
+from tasks.operations import report_failure, training_slot
 from tasks.quantum import encode_task, save_model_task, train_task
-from tasks.reporting import (
-    publish_artifacts_task,
-    render_report_task,
-    write_manifest_task,
-    write_scenarios_task,
-)
+from tasks.reporting import publish_artifacts_task, render_report_task, write_manifest_task, write_scenarios_task
 from tasks.runs import commit_run_task, discard_run_task, open_run_task, summarise_run_task
 from tasks.scenarios import evaluate_task, generate_task, prepare_inputs_task
 
@@ -43,6 +48,9 @@ from tasks.scenarios import evaluate_task, generate_task, prepare_inputs_task
     name="scenario-pipeline",
     flow_run_name="qgan-{scenarios.mode}-{encoding.num_qubits}q-{training.epochs}ep",
     validate_parameters=True,
+    timeout_seconds=4 * 3600,
+    on_failure=[report_failure],
+    on_crashed=[report_failure],
 )
 def scenario_pipeline(
     source: SourceConfig = SourceConfig(),
@@ -50,11 +58,14 @@ def scenario_pipeline(
     encoding: EncodingConfig = EncodingConfig(),
     circuit: CircuitConfig = CircuitConfig(),
     executor: ExecutorConfig = ExecutorConfig(),
+    hardware: HardwareConfig = HardwareConfig(),
+    mitigation: MitigationConfig = MitigationConfig(),
     training: TrainingConfig = TrainingConfig(),
     scenarios: ScenarioConfig = ScenarioConfig(),
     stress: StressConfig = StressConfig(),
     evaluation: EvaluationConfig = EvaluationConfig(),
     output: OutputConfig = OutputConfig(),
+    operations: OperationsConfig = OperationsConfig(),
     show_progress: bool = False,
 ) -> dict[str, Any]:
     """Train a quantum GAN on market returns and write scenarios, stress sets and a report.
@@ -65,77 +76,73 @@ def scenario_pipeline(
         encoding: qubits per asset, grid bounds and the qiskit-finance prior loader.
         circuit: generator ansatz, depth and entanglement.
         executor: how the circuit is evaluated (exact PyTorch statevector by default).
+        hardware: the device of hardware-aware runs (coupling map, noise, transpiler settings).
+        mitigation: error mitigation options and the report's noise/mitigation comparison.
         training: qGAN optimiser, loss, epochs and learning rates.
         scenarios: number of paths, horizon, GARCH or i.i.d. dynamics.
         stress: portfolio weights and stress-scenario settings.
         evaluation: train/test cut-off and backtest level.
         output: work folder and run id.
+        operations: training concurrency, same-run-id policy, failure notification block, report URL.
         show_progress: draw a progress bar for training on the console.
     """
     sections = {
         "source": source, "validation": validation, "encoding": encoding, "circuit": circuit,
-        "executor": executor, "training": training, "scenarios": scenarios, "stress": stress,
-        "evaluation": evaluation, "output": output,
+        "executor": executor, "hardware": hardware, "mitigation": mitigation, "training": training,
+        "scenarios": scenarios, "stress": stress, "evaluation": evaluation, "output": output,
     }
     config = {name: model.model_dump(mode="json") for name, model in sections.items()}
     seeds = {"circuit": circuit.seed, "executor": executor.seed, "training": training.seed, "scenarios": scenarios.seed}
-    started = dt.datetime.now(dt.timezone.utc)
-    layout = open_run_task(output, config)
+    context = open_run_task(output, config, seeds, operations, command="scenario-pipeline")
+    run = quote(context)
     try:
         data = ingest_task(source)
-        data, checked = validate_task(data, validation, layout)
-        market_files = write_market_task(data, layout, {"config": config})
+        data, checked = validate_task(data, validation, run)
+        market_files = write_market_task(data, run)
         inputs = prepare_inputs_task(data.returns, scenarios, evaluation)
         encoded = encode_task(inputs.train_values, encoding, inputs.transform)
-        generator, trained = train_task(
-            encoded, circuit, executor, training, show_progress=show_progress,
-            checkpoint_dir=str(layout.checkpoint_dir),
-        )
-        model_dir = save_model_task(layout, generator, trained, encoded, {"config": config, "seeds": seeds})
-        scored = evaluate_task(encoded, trained.probabilities, inputs, stress, evaluation, scenarios)
-        generated = generate_task(encoded, trained.probabilities, inputs, data.prices, scenarios, stress)
+        with training_slot(operations):
+            generator, trained = train_task(
+                encoded, circuit, executor, training, show_progress=show_progress,
+                checkpoint_dir=str(context.layout.checkpoint_dir), hardware=hardware, mitigation=mitigation,
+            )
+        model_dir = save_model_task(run, generator, trained, encoded)
+        evaluating = evaluate_task.submit(encoded, trained.probabilities, inputs, stress, evaluation, scenarios)
+        generating = generate_task.submit(encoded, trained.probabilities, inputs, data.prices, scenarios, stress)
+        scored, generated = evaluating.result(), generating.result()
         headline = scored.headline()
-        dataset = write_scenarios_task(
-            generated, layout,
-            {"config": config, "encoding": encoded.contract.to_dict(), "metrics": headline, "seeds": seeds},
-        )
-        outputs = {name: str(layout.to_final(path)) for name, path in market_files.items()} | {
-            "model": str(layout.to_final(model_dir)),
-            "dataset": str(layout.to_final(dataset)),
-            "report": str(layout.final().report_path),
-            "manifest": str(layout.final().manifest_path),
+        dataset = write_scenarios_task(generated, run, {"encoding": encoded.contract.to_dict(), "metrics": headline})
+        final = context.layout.final()
+        outputs = {name: context.final_path(path) for name, path in market_files.items()} | {
+            "model": context.final_path(model_dir), "dataset": context.final_path(dataset),
+            "report": str(final.report_path), "manifest": str(final.manifest_path),
         }
-        report = render_report_task(
-            layout,
-            {
-                "prices": data.prices, "returns": data.returns, "source": data.source,
-                "return_kind": data.return_kind, "validation": checked, "encoding": encoded,
-                "circuit_stats": generator.stats() | {"executor": executor.name},
-                "history": trained.history_frame(), "probabilities": trained.probabilities,
-                "evaluation": scored, "scenarios": generated, "dataset_path": outputs["dataset"],
-                "provenance": {
-                    "run_id": layout.run_id, "created_at": started.isoformat(timespec="seconds"),
-                    "config": config, "seeds": seeds, "training_seconds": trained.seconds,
-                    "epochs_run": trained.epochs_run, "outputs": outputs,
-                },
+        report = render_report_task(run, {
+            "prices": data.prices, "returns": data.returns, "source": data.source,
+            "return_kind": data.return_kind, "validation": checked, "encoding": encoded,
+            "circuit_stats": generator.stats() | {"executor": executor.name},
+            "history": trained.history_frame(), "probabilities": trained.probabilities, "noise": trained.telemetry.get("noise"),
+            "evaluation": scored, "scenarios": generated, "dataset_path": outputs["dataset"],
+            "provenance": {
+                "run_id": context.run_id, "created_at": context.started_at, "config": config, "seeds": seeds,
+                "training_seconds": trained.seconds, "epochs_run": trained.epochs_run, "outputs": outputs,
             },
-        )
-        write_manifest_task(
-            layout, config, seeds, headline,
-            {"run_id": layout.run_id, "started_at": started.isoformat(timespec="seconds"),
-             "outputs": outputs, "report": str(layout.to_final(report)),
-             "validation": checked.summary(), "risk": generated.risk.to_dict(orient="records"),
-             "metric_table": scored.metrics.to_dict(orient="records"),
-             "var_backtest": scored.backtest.to_dict(orient="records")},
-        )
+        })
+        write_manifest_task(run, headline, {
+            "outputs": outputs, "report": context.final_path(report), "validation": checked.summary(),
+            "risk": generated.risk.to_dict(orient="records"),
+            "metric_table": scored.metrics.to_dict(orient="records"),
+            "var_backtest": scored.backtest.to_dict(orient="records"),
+            "quantum": trained.telemetry, "stop_reason": trained.stop_reason,
+        })
     except BaseException as exc:
-        discard_run_task(layout, exc)
+        discard_run_task(run, exc)
         raise
-    commit_run_task(layout)
+    commit_run_task(run)
     summary = summarise_run_task(
-        layout, data.prices, checked.summary(), {k: round(v, 4) for k, v in headline.items()}, outputs
+        run, data.prices, checked.summary(), {k: round(v, 4) for k, v in headline.items()}, outputs
     )
-    publish_artifacts_task(summary, scored.metrics.round(5).to_dict(orient="records"))
+    publish_artifacts_task(summary, scored, generated, operations.reports_url, str(output.workdir.resolve()))
     return summary
 
 

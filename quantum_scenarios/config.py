@@ -31,12 +31,13 @@ __all__ = [
     "StressConfig",
     "EvaluationConfig",
     "OutputConfig",
+    "OperationsConfig",
     "PipelineConfig",
+    "SweepConfig",
     "load_config",
     "apply_overrides",
-]
-
     "describe_config",
+]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -307,6 +308,32 @@ class OutputConfig(_Model):
         return value
 
 
+class OperationsConfig(_Model):
+    """Protection and alerts when flows run on a server: concurrency and failure notification."""
+
+    training_slots: int = Field(
+        1, ge=1, le=64,
+        description="Training runs allowed at once across all workers (global concurrency limit 'qscen-training').",
+    )
+    same_run_id: Literal["refuse", "wait"] = Field(
+        "refuse", description="When a run with the same run_id is already running: refuse at once, or wait for it.",
+    )
+    wait_seconds: float = Field(
+        3600.0, ge=0, le=86_400,
+        description="Longest wait for a training slot, or for the same run_id in 'wait' mode, before failing.",
+    )
+    notify_block: str | None = Field(
+        None,
+        description="Name of a Prefect notification block (e.g. a Custom Webhook block) told about failures and "
+        "crashes; None publishes the failure artifact only.",
+    )
+    reports_url: str | None = Field(
+        None,
+        description="Base URL where the work folder is served (a static web server or object-storage website); "
+        "artifact links point there. None lists plain paths.",
+    )
+
+
 class PipelineConfig(_Model):
     """The whole pipeline: one section per concern."""
 
@@ -322,6 +349,24 @@ class PipelineConfig(_Model):
     stress: StressConfig = StressConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     output: OutputConfig = OutputConfig()
+    operations: OperationsConfig = OperationsConfig()
+
+
+class SweepConfig(_Model):
+    """A parameter sweep: a grid over any pipeline options, scored out of sample."""
+
+    grid: dict[str, list[Any]] = Field(
+        {"circuit.seed": [7, 8], "circuit.reps": [2, 4]},
+        description="Options to sweep as 'section.field' -> values; every combination is one configuration.",
+    )
+    metric: str = Field("qgan_fidelity_out", description="Headline metric that ranks configurations.")
+    maximize: bool = Field(True, description="Whether a larger metric is better (fidelity) or smaller (KL).")
+    dask_address: str | None = Field(
+        None, description="Scheduler address of an existing Dask cluster; None starts a local cluster."
+    )
+    workers: int | None = Field(
+        None, ge=1, le=512, description="Workers of the local cluster (one thread each); None uses every core."
+    )
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> PipelineConfig:

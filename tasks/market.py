@@ -10,6 +10,7 @@ import dataclasses
 from pathlib import Path
 
 from prefect import task
+from prefect.artifacts import create_markdown_artifact
 from prefect.logging import get_run_logger
 
 from quantum_scenarios import io
@@ -17,7 +18,7 @@ from quantum_scenarios.config import SourceConfig, ValidationConfig
 from quantum_scenarios.errors import QuantumScenariosError, ValidationFailedError
 from quantum_scenarios.market.sources import MarketData, ingest
 from quantum_scenarios.market.validation import ValidationResult, validate_market
-from quantum_scenarios.runs import RunLayout
+from tasks.runs import RunContext
 
 
 def _transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's retry_condition_fn signature
@@ -61,11 +62,46 @@ def ingest_task(source: SourceConfig) -> MarketData:
     return data
 
 
+VALIDATION_KEY = "market-data-validation"
+"""Stable key of the validation artifact (one history across runs and flows)."""
+
+
+def publish_validation(result: ValidationResult, run_id: str, docs_index: Path | None, max_rows: int = 20) -> None:
+    """Markdown artifact: outcome, failing expectations, quarantined rows and the Data Docs location."""
+    head = "passed" if result.success else "FAILED"
+    lines = [f"# Validation {head} — run `{run_id}` (mode {result.mode})", "", result.summary().splitlines()[0], ""]
+    if result.failures:
+        lines += ["## Failing expectations", "", "| suite | asset | rule | failing rows | example dates |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {f.suite} | {f.asset} | {f.detail or f.rule} | {f.count} | {', '.join(f.example_dates[:3])} |"
+                  for f in result.failures]
+    else:
+        lines += ["Every expectation was met."]
+    quarantined = result.quarantined
+    lines += ["", f"## Quarantined rows: {len(quarantined)}"]
+    if len(quarantined):
+        shown = quarantined.head(max_rows)
+        lines += ["", "| " + " | ".join(map(str, shown.columns)) + " |", "|" + "---|" * len(shown.columns)]
+        lines += ["| " + " | ".join(map(str, row)) + " |" for row in shown.itertuples(index=False)]
+        if len(quarantined) > max_rows:
+            lines.append(f"\n… and {len(quarantined) - max_rows} more in `quarantine.parquet`.")
+    lines += ["", "## Data Docs", "", f"`{docs_index}`" if docs_index is not None else "not built"]
+    create_markdown_artifact(
+        "\n".join(lines), key=VALIDATION_KEY,
+        description=f"{run_id}: validation {head.lower()}, {len(result.failures)} failing expectation(s), "
+        f"{len(quarantined)} quarantined row(s)",
+    )
+
+
 @task(name="validate")
 def validate_task(
-    data: MarketData, validation: ValidationConfig, layout: RunLayout
+    data: MarketData, validation: ValidationConfig, run: RunContext
 ) -> tuple[MarketData, ValidationResult]:
-    """Run the great-expectations suites; strict mode raises, repair mode quarantines."""
+    """Run the great-expectations suites; strict mode raises, repair mode quarantines.
+
+    Either way the outcome is published as the ``market-data-validation`` artifact.
+    """
+    layout = run.layout
     try:
         checked, result = validate_market(
             data,
@@ -74,28 +110,33 @@ def validate_task(
             max_abs_return=validation.max_abs_return,
             max_unchanged_run=validation.max_unchanged_run,
             min_observations=validation.min_observations,
+            max_gap_days=validation.max_gap_days,
             docs_dir=layout.docs_dir,
             quarantine_path=layout.quarantine_path,
         )
     except ValidationFailedError as exc:
         # The Data Docs are built in the run's staging folder; a failed run publishes them
         # (see RunLayout.discard), so the message names where they will be.
-        error = ValidationFailedError(str(exc).replace(str(layout.report_dir), str(layout.final_report_dir)))
+        error = ValidationFailedError(str(exc).replace(str(layout.report_dir), str(layout.rejected_report_dir)))
         error.result = exc.result  # type: ignore[attr-defined]
+        failed = getattr(exc, "result", None)
+        if failed is not None:
+            publish_validation(failed, run.run_id, layout.rejected_report_dir / "validation" / "index.html")
         raise error from exc
     if result.docs_index is not None:  # likewise: name the committed location, not the staging one
         result = dataclasses.replace(result, docs_index=layout.to_final(result.docs_index))
     get_run_logger().info(result.summary())
+    publish_validation(result, run.run_id, result.docs_index)
     return checked, result
 
 
 @task(name="write-market-data", retries=2, retry_delay_seconds=2)
-def write_market_task(data: MarketData, layout: RunLayout, metadata: dict) -> dict[str, Path]:
+def write_market_task(data: MarketData, run: RunContext) -> dict[str, Path]:
     """Write prices.parquet and returns.parquet into the run's market folder."""
-    return io.write_market_data(data, layout.run_dir, metadata=metadata)
+    return io.write_market_data(data, run.layout.run_dir, metadata=run.metadata())
 
 
 @task(name="read-run-market-data", retries=2, retry_delay_seconds=2)
-def read_run_market_task(layout: RunLayout) -> MarketData:
+def read_run_market_task(run: RunContext) -> MarketData:
     """Read the market data an earlier command wrote into this run."""
-    return io.read_market_data(layout.run_dir)
+    return io.read_market_data(run.layout.run_dir)

@@ -11,6 +11,7 @@ import hashlib
 import inspect
 import json
 import sys
+import time
 from pathlib import Path
 from datetime import timedelta
 from typing import Any
@@ -39,7 +40,7 @@ from quantum_scenarios.quantum import mitigation as mitigation_module
 from quantum_scenarios.quantum import noisy as noisy_module
 from quantum_scenarios.model import save_model
 from quantum_scenarios.quantum.circuits import GeneratorCircuit, build_generator
-from quantum_scenarios.runs import RunLayout
+from tasks.runs import RunContext
 
 _CACHE = INPUTS + TASK_SOURCE
 
@@ -90,6 +91,32 @@ def _progress_printer(total: int, show: bool):
     return log, None
 
 
+TRAINING_PROGRESS_KEY = "qgan-training-progress"
+"""Stable key of the training progress artifact."""
+
+
+def _with_progress_artifact(callback: Any, total: int, every_seconds: float = 2.0) -> Any:
+    """Wrap a progress callback so it also moves the ``qgan-training-progress`` artifact (at most every 2 s)."""
+    from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+    artifact_id = create_progress_artifact(0.0, key=TRAINING_PROGRESS_KEY, description=f"qGAN training: 0/{total} epochs")
+    last = [time.monotonic()]
+
+    def update(record: EpochRecord) -> None:
+        callback(record)
+        now = time.monotonic()
+        if record.epoch >= total or now - last[0] >= every_seconds:
+            last[0] = now
+            update_progress_artifact(
+                artifact_id, progress=100.0 * min(record.epoch, total) / total,
+                description=f"qGAN training: epoch {record.epoch}/{total}, KL {record.kl:.4f}, "
+                f"fidelity {record.fidelity:.4f}",
+            )
+
+    update.artifact_id = artifact_id  # type: ignore[attr-defined]
+    return update
+
+
 def _train_cache_key(context: Any, parameters: dict[str, Any]) -> str:
     """Cache key of training: the encoding (contract + target), the three configs and the training code.
 
@@ -122,11 +149,14 @@ def train_task(
     checkpoint_dir: str | None = None,
     hardware: HardwareConfig | None = None,
     mitigation: MitigationConfig | None = None,
+    publish_progress: bool = True,
 ) -> tuple[GeneratorCircuit, TrainingResult]:
     """Build the generator circuit and train the qGAN (cached on its inputs)."""
     hardware, mitigation = hardware or HardwareConfig(), mitigation or MitigationConfig()
     generator = build_circuit(encoded, circuit, hardware)
     callback, bar = _progress_printer(training.epochs, show_progress)
+    if publish_progress:  # the qgan-training-progress artifact (a sweep's many trainings skip it)
+        callback = _with_progress_artifact(callback, training.epochs)
     options = executor_options(executor, hardware, mitigation, token=_ibm_token(executor))
     try:
         result = train_qgan(
@@ -165,6 +195,14 @@ def train_task(
         "trained %d epochs in %.1f s: KL %.4f, fidelity %.4f%s",
         result.epochs_run, result.seconds, last.kl, last.fidelity, " (stopped early)" if result.stopped_early else "",
     )
+    from prefect.artifacts import update_progress_artifact
+
+    if publish_progress:
+        update_progress_artifact(
+            callback.artifact_id, progress=100.0,
+            description=f"qGAN training done: {result.epochs_run} epochs in {result.seconds:.1f} s, "
+            f"KL {last.kl:.4f}, fidelity {last.fidelity:.4f}" + (" (stopped early)" if result.stopped_early else ""),
+        )
     if result.stop_reason:
         get_run_logger().warning("%s", result.stop_reason)
     _quantum_telemetry(generator, result, encoded, executor, hardware, mitigation)
@@ -312,18 +350,16 @@ def circuit_is_hardware(generator: GeneratorCircuit) -> bool:
 
 
 @task(name="save-model", retries=2, retry_delay_seconds=2)
-def save_model_task(
-    layout: RunLayout, generator: GeneratorCircuit, result: TrainingResult, encoded: Encoding, metadata: dict
-) -> str:
+def save_model_task(run: RunContext, generator: GeneratorCircuit, result: TrainingResult, encoded: Encoding) -> str:
     """Write the model folder (QPY circuit, parameters, probabilities, contract, discriminator)."""
     path = save_model(
-        layout.model_dir,
+        run.layout.model_dir,
         generator=generator,
         theta=np.asarray(result.theta),
         probabilities=np.asarray(result.probabilities),
         encoding=encoded,
         discriminator=result.discriminator,
         history=result.history_frame(),
-        metadata=metadata,
+        metadata=run.metadata(),
     )
     return str(path)
