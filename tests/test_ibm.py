@@ -98,3 +98,42 @@ def test_token_never_leaks_and_fallback_says_so(generator, monkeypatch, caplog):
     }, default=str)
     assert TOKEN not in recorded and TOKEN not in caplog.text
     assert "fallback" in recorded and "falls back" in caplog.text
+
+
+@pytest.mark.slow
+def test_pipeline_on_ibm_fallback_completes_and_the_token_appears_nowhere(tmp_path, capsys, monkeypatch):
+    """`qscen run --config examples/hardware.yaml` with executor=ibm, a token but no IBM service reachable:
+    the run continues on the simulator, every output says so, and the token is in no file, log or artifact."""
+    import os
+    from pathlib import Path
+
+    from prefect.testing.utilities import prefect_test_harness
+
+    from quantum_scenarios.cli import main
+
+    monkeypatch.setenv("QISKIT_IBM_TOKEN", TOKEN)
+    example = Path(__file__).resolve().parents[1] / "examples" / "hardware.yaml"
+    args = [
+        "run", "--config", str(example), "--workdir", str(tmp_path), "--run-id", "ibm", "--no-progress",
+        "--set", "executor.name=ibm", "--set", "executor.ibm_backend=ibm_brisbane", "--set", "executor.fallback=simulator",
+        "--set", "executor.shots=256", "--set", "training.epochs=2", "--set", "training.discriminator_steps=1",
+        "--set", "mitigation.compare_shots=500", "--set", "scenarios.n_paths=200", "--set", "scenarios.horizon=5",
+        "--set", "stress.risk_horizons=[1,5]",
+    ]
+    with prefect_test_harness(server_startup_timeout=120):
+        assert main(args) == 0, capsys.readouterr().err
+        captured = capsys.readouterr()
+        home = Path(os.environ["PREFECT_HOME"])
+        stored = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())  # Prefect DB: logs, artifacts
+    assert TOKEN not in captured.out + captured.err
+    assert TOKEN.encode() not in stored
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
+    manifest = json.loads((tmp_path / "data" / "runs" / "ibm" / "manifest.json").read_text())
+    quantum = manifest["quantum"]
+    assert quantum["fallback"].startswith("simulator: FakeGuadalupeV2")
+    assert quantum["ibm"]["requested_backend"] == "ibm_brisbane" and quantum["ibm"]["job_ids"]
+    assert quantum["shots"] > 0 and quantum["job_success_rate"] == 1.0
+    report = (tmp_path / "reports" / "ibm" / "report.html").read_text()
+    assert "Noise and mitigation" in report and "Simulator fallback" in report
