@@ -151,3 +151,37 @@ def test_layered_form_decomposes_unsupported_gates() -> None:
     measured.measure_all()
     with pytest.raises(ValueError, match=r"must be unitary after its loader; received 'measure'"):
         layer_circuit(measured, [theta])
+
+
+def test_fixed_stages_equal_the_operator_of_their_gates_and_are_shared() -> None:
+    circuit = _hadamards(4)
+    theta = [Parameter(f"t{i}") for i in range(12)]
+    for rep in range(3):
+        for q in range(4):
+            circuit.ry(theta[4 * rep + q], q)
+        circuit.cx(0, 2)
+        circuit.cz(1, 3)
+        circuit.swap(2, 3)
+        circuit.cp(0.3, 0, 1)
+        circuit.ccz(0, 1, 3)
+    layered = layer_circuit(circuit, theta)
+    stages = [s for s in layered.stages if s is not None]
+    assert len({id(s) for s in stages}) == 1  # the same gates: one table
+    fixed = QuantumCircuit(4)
+    for matrix, qargs in stages[0].gates:
+        fixed.unitary(matrix, list(qargs))
+    psi = np.random.default_rng(0).normal(size=16) + 1j
+    perm, phase = stages[0].dense(16)
+    np.testing.assert_allclose(Operator(fixed).data @ psi, phase * psi[perm], atol=1e-12)
+
+
+def test_a_cz_stage_is_diagonal_and_real() -> None:
+    generator = build_generator(_hadamards(5), ansatz="ry_cz", reps=3, entanglement="full")
+    layered = layer_circuit(generator.circuit, generator.parameters)
+    stage = layered.stages[0]
+    assert stage.perm is None and stage.is_real and layered.is_real()
+    ladder = QuantumCircuit(5)
+    for instruction in generator.ansatz.data:
+        if instruction.operation.name == "cz" and len(ladder.data) < 10:
+            ladder.append(instruction.operation, [generator.ansatz.find_bit(q).index for q in instruction.qubits])
+    np.testing.assert_allclose(np.diag(Operator(ladder).data).real, stage.phase)

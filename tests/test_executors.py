@@ -12,6 +12,7 @@ from qiskit.quantum_info import Statevector
 
 from quantum_scenarios.encoding import encode
 from quantum_scenarios.quantum.circuits import ANSATZES, ENTANGLEMENTS, GeneratorCircuit, build_generator
+from quantum_scenarios.quantum import executors as executors_module
 from quantum_scenarios.quantum.executors import (
     AerExecutor,
     ExactExecutor,
@@ -237,3 +238,59 @@ def test_make_executor_and_argument_errors(small_generator: GeneratorCircuit) ->
         ExactExecutor(small_generator).sample(np.zeros(12), 0, seed=0)
     with pytest.raises(TypeError, match="generator must be a GeneratorCircuit"):
         ExactExecutor(QuantumCircuit(2))
+
+
+# -- real arithmetic and the layer-undoing adjoint --------------------------------------------
+
+
+@pytest.mark.parametrize("ansatz", ANSATZES)
+@pytest.mark.parametrize("num_qubits", [7, 9])
+def test_adjoint_that_undoes_layers_equals_parameter_shift(monkeypatch: pytest.MonkeyPatch, ansatz: str, num_qubits: int) -> None:
+    # no per-layer state kept: the backward pass recomputes states by applying each layer's inverse
+    monkeypatch.setattr(executors_module, "_KEEP_STATES_BYTES", 0)
+    generator = build_generator(_loader(num_qubits), ansatz=ansatz, reps=3, entanglement="full")
+    executor = ExactExecutor(generator, max_chunk_qubits=3)
+    assert not executor._engine.keep_states
+    weights = np.random.default_rng(num_qubits).normal(size=2**num_qubits)
+    theta0 = _theta(generator, seed=6)
+    theta = torch.tensor(theta0, requires_grad=True)
+    (executor.probabilities(theta) * torch.as_tensor(weights)).sum().backward()
+    reference = StatevectorExecutor(generator).parameter_shift_gradient(theta0, weights)
+    np.testing.assert_allclose(theta.grad.numpy(), reference, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(executor.probabilities(theta0).numpy(), Statevector(generator.bind(theta0)).probabilities(), atol=1e-10)
+
+
+def test_real_circuits_run_in_real_arithmetic_with_the_same_result() -> None:
+    real_generator = build_generator(_loader(8), ansatz="ry_cz", reps=2, entanglement="circular")
+    executor = ExactExecutor(real_generator)
+    assert executor.is_real and executor.compute_dtype == torch.float64
+    assert ExactExecutor(real_generator, dtype="complex64").compute_dtype == torch.float32
+    forced = ExactExecutor(real_generator, real=False)
+    assert not forced.is_real and forced.compute_dtype == torch.complex128
+    theta = _theta(real_generator, seed=7)
+    np.testing.assert_allclose(executor.probabilities(theta).numpy(), forced.probabilities(theta).numpy(), atol=1e-13)
+    complex_generator = build_generator(_loader(3), ansatz="efficient_su2", reps=1)
+    assert not ExactExecutor(complex_generator).is_real
+    with pytest.raises(ValueError, match=r"real=True needs a real circuit.*pass real=None"):
+        ExactExecutor(complex_generator, real=True)
+
+
+def test_a_prior_with_a_global_phase_still_runs_real() -> None:
+    loader = _loader(4)
+    loader.global_phase = 0.7  # probabilities do not see it
+    generator = build_generator(loader, ansatz="ry_cz", reps=2)
+    executor = ExactExecutor(generator)
+    assert executor.is_real
+    theta = _theta(generator, seed=8)
+    np.testing.assert_allclose(executor.probabilities(theta).numpy(), Statevector(generator.bind(theta)).probabilities(), atol=1e-12)
+
+
+def test_the_state_loader_is_read_not_simulated() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.multivariate_normal([0, 0], 1e-4 * (np.eye(2) + 0.5), size=300)
+    encoding = encode(pd.DataFrame(x, columns=["A", "B"]), num_qubits=[3, 3])
+    generator = build_generator(encoding.loader, ansatz="ry_cz", reps=2)
+    executor = ExactExecutor(generator)
+    np.testing.assert_allclose(executor.layered.initial_state, np.sqrt(encoding.prior), atol=1e-15)
+    theta = _theta(generator, seed=9)
+    np.testing.assert_allclose(executor.probabilities(theta).numpy(), Statevector(generator.bind(theta)).probabilities(), atol=1e-10)

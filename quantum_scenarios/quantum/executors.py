@@ -165,6 +165,9 @@ class Executor(ABC):
 
 _DTYPES = {"complex128": torch.complex128, "complex64": torch.complex64}
 _REAL_DTYPES = {torch.complex128: torch.float64, torch.complex64: torch.float32}
+_KEEP_STATES_BYTES = 16 * 2**20
+"""Up to this many bytes of per-layer states, the forward pass keeps them and the backward pass
+does not recompute them; above, the backward pass undoes the layers instead."""
 
 
 def _chunks(num_qubits: int, max_chunk: int) -> list[tuple[int, int]]:
@@ -249,6 +252,8 @@ class _LayeredStatevector:
         self.dtype, self.is_real = dtype, not dtype.is_complex
         self.chunks = _chunks(n, max_chunk_qubits)
         self.dense = len(self.chunks) == 1
+        # small states: keep every layer's state (cheaper backward); large: undo layers (O(state) memory)
+        self.keep_states = layers * self.dimension * torch.empty((), dtype=dtype).element_size() <= _KEEP_STATES_BYTES
         initial = layered.real_initial_state() if self.is_real else layered.initial_state
         self.psi0 = tensor(initial, dtype)
         self.chunk_split = {size: tensor(_bit_split(size), torch.long) for _, size in self.chunks}
@@ -315,12 +320,17 @@ class _LayeredStatevector:
                 after = after * self.inverse_phases
             return psi, (layers, after)
         matrices = [_kron(unitaries, low, size) for low, size in self.chunks]
+        outs = []
         for l, stage in enumerate(self.stages):
             for (low, size), chunk in zip(self.chunks, matrices):
                 psi = self._apply_chunk(psi, chunk[:, l], low, size)
+            if keep and self.keep_states:
+                outs.append(psi)
             if stage is not None:
                 psi = stage.apply(psi)
-        return psi, (matrices if keep else None)
+        if not keep:
+            return psi, None
+        return psi, (matrices, torch.stack(outs, 1) if self.keep_states else None)
 
     def adjoint(self, unitaries: torch.Tensor, saved: Any, final: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
         """Gradient with respect to ``unitaries`` ``(B, L, n, 2, 2)``.
@@ -348,25 +358,51 @@ class _LayeredStatevector:
             split_out = after.index_select(-1, self.split).reshape(shape)
             cross = split_mu @ split_out.conj().transpose(-1, -2)
             return cross @ unitaries
-        matrices = saved
-        lam, out = grad, final
+        matrices, after = saved
+        if after is not None:
+            return self._adjoint_kept(unitaries, matrices, after, grad)
+        # state and co-state travel together as one (2B, D) batch: one op undoes a chunk for both
+        pair = torch.cat((final, grad.to(final.dtype)))
         per_layer: list[torch.Tensor] = []
         for l in range(self.num_layers - 1, -1, -1):
             stage = self.stages[l]
             if stage is not None:  # back to K_l ψ_l and its co-state
-                out, lam = stage.adjoint(out), stage.adjoint(lam)
+                pair = stage.adjoint(pair)
             parts = []
             for (low, size), chunk in zip(self.chunks, matrices):
                 # chunks act on disjoint qubits, so undoing one leaves the others' partial traces unchanged
-                cross = self._chunk_cross(lam, out, low, size)
+                cross = self._chunk_cross(pair[b:], pair[:b], low, size)
                 split = self.chunk_split[size]
                 parts.append(cross[:, split[:, :, None, :], split[:, None, :, :]].sum(-1))  # (B, k, 2, 2)
                 inverse = chunk[:, l].mH
-                out = self._apply_chunk(out, inverse, low, size)
-                lam = self._apply_chunk(lam, inverse, low, size)
+                pair = self._apply_chunk(pair, torch.cat((inverse, inverse)), low, size)
             per_layer.append(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0])
         cross = torch.stack(per_layer[::-1], dim=1)  # (B, L, n, 2, 2)
         return cross @ unitaries
+
+
+    def _adjoint_kept(
+        self, unitaries: torch.Tensor, matrices: list[torch.Tensor], after: torch.Tensor, grad: torch.Tensor
+    ) -> torch.Tensor:
+        """Backward pass with the forward pass's per-layer states ``K_l ψ_l`` (``after``, ``(B, L, D)``)."""
+        b, layers = grad.shape[0], self.num_layers
+        lam, mus = grad.to(after.dtype), []
+        for l in range(layers - 1, -1, -1):
+            stage = self.stages[l]
+            lam = lam if stage is None else stage.adjoint(lam)
+            mus.append(lam)
+            if l:
+                for (low, size), chunk in zip(self.chunks, matrices):
+                    lam = self._apply_chunk(lam, chunk[:, l].mH, low, size)
+        mu = torch.stack(mus[::-1], 1).reshape(b * layers, -1)
+        out = after.reshape(b * layers, -1)
+        parts = []
+        for low, size in self.chunks:
+            cross = self._chunk_cross(mu, out, low, size)
+            split = self.chunk_split[size]
+            parts.append(cross[:, split[:, :, None, :], split[:, None, :, :]].sum(-1))  # (B·L, k, 2, 2)
+        cross = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+        return cross.reshape(b, layers, self.num_qubits, 2, 2) @ unitaries
 
 
 class _Evolution(torch.autograd.Function):
@@ -396,8 +432,8 @@ class ExactExecutor(Executor):
         device: Torch device, e.g. ``"cpu"`` or ``"cuda"``.
         max_chunk_qubits: A layer is applied as Kronecker-product matrices over chunks of at most
             this many qubits, one matmul each; up to this width a layer is one dense matrix with
-            the entanglers folded in. Default: one dense matrix up to 6 qubits, else chunks of at
-            most 5 qubits (the fastest measured on CPU, ``benchmarks/bench_executor.py``).
+            the entanglers folded in. Default: one dense matrix up to 6 qubits, chunks of at most
+            6 qubits up to 12, else 5 (the fastest measured on CPU, ``benchmarks/bench_executor.py``).
         real: None (default) runs in real arithmetic exactly when every gate and the initial state
             are real (RY, CX, CZ, H, a real prior; a global phase of the prior is dropped); False
             always uses complex arithmetic; True requires a real circuit.
@@ -436,8 +472,9 @@ class ExactExecutor(Executor):
             dtype = _DTYPES[dtype]
         if dtype not in _DTYPES.values():
             raise ValueError(f"dtype must be torch.complex128 or torch.complex64, received {dtype}")
-        if max_chunk_qubits is None:
-            max_chunk_qubits = self.num_qubits if self.num_qubits <= 6 else 5
+        if max_chunk_qubits is None:  # measured: benchmarks/bench_executor.py --chunks
+            n = self.num_qubits
+            max_chunk_qubits = n if n <= 6 else 6 if n <= 12 else 5
         integer = isinstance(max_chunk_qubits, (int, np.integer)) and not isinstance(max_chunk_qubits, bool)
         if not integer or max_chunk_qubits < 1:
             raise ValueError(f"max_chunk_qubits must be an integer >= 1, received {max_chunk_qubits!r}")
