@@ -86,9 +86,10 @@ def test_global_torch_rng_is_left_untouched(encoding, generator):
         {},
         {"optimizer": "cobyla", "cobyla_evals": 30, "epochs": 6},
         {"loss": "renyi", "renyi_alpha": 0.5},
+        {"loss": "renyi", "renyi_alpha": 0.5, "metrics_every": 2},
         {"executor": "aer", "shots": 128, "epochs": 5},
     ],
-    ids=["adam-bce", "cobyla", "renyi", "aer-shots"],
+    ids=["adam-bce", "cobyla", "renyi", "renyi-metrics-every-2", "aer-shots"],
 )
 def test_resume_from_checkpoint_equals_uninterrupted_run(tmp_path, encoding, generator, options):
     settings = _fast(**options)
@@ -203,3 +204,35 @@ def test_resume_refuses_other_settings_or_encodings(tmp_path, encoding, generato
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelNotTrainedError, match="no checkpoint"):
         train_qgan(encoding, generator, **_fast(), resume_from=tmp_path / "empty")
+
+
+def test_renyi_epochs_measure_every_k_and_train_the_discriminator_on_minibatches(encoding, generator):
+    settings = _fast(loss="renyi", renyi_alpha=0.5, epochs=10, metrics_every=4)
+    first = train_qgan(encoding, generator, **settings)
+    frame = first.history_frame()
+    measured = frame.epoch.isin([4, 8, 10])  # every 4th and the last
+    assert frame.loc[measured, ["kl", "js", "fidelity", "d_loss"]].notna().all().all()
+    assert frame.loc[~measured, ["kl", "js", "fidelity", "d_loss"]].isna().all().all()
+    assert frame.g_loss.notna().all() and frame.grad_norm.notna().all()
+    reference = Statevector(generator.bind(first.theta)).probabilities()
+    assert frame.kl.iloc[-1] == pytest.approx(kl_divergence(encoding.target, reference), rel=1e-9)
+    # the generator's path does not depend on how often the metrics are computed
+    every = train_qgan(encoding, generator, **{**settings, "metrics_every": 1})
+    np.testing.assert_allclose(first.theta, every.theta, rtol=0, atol=1e-12)
+    # same seed, same history (NaNs in the same places)
+    pd.testing.assert_frame_equal(_frame(first), _frame(train_qgan(encoding, generator, **settings)), check_exact=True)
+    untrained = train_qgan(encoding, generator, **{**settings, "epochs": 1, "metrics_every": 5})
+    trained = [(a - b).abs().max().item() for a, b in zip(first.discriminator.parameters(), untrained.discriminator.parameters())]
+    assert max(trained) > 0
+
+
+def test_training_applies_the_thread_policy_and_restores_threads(encoding, generator):
+    before = torch.get_num_threads()
+    seen = []
+    train_qgan(encoding, generator, **_fast(epochs=2), progress=lambda r: seen.append(torch.get_num_threads()))
+    assert seen == [1, 1]  # a 4-qubit state: one thread
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="metrics_every must be >= 1"):
+        train_qgan(encoding, generator, metrics_every=0)
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        train_qgan(encoding, generator, threads=0)

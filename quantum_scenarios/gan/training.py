@@ -4,10 +4,16 @@ One epoch has three labelled phases:
 
 1. **Discriminator** (``discriminator_steps`` Adam steps). Real: a minibatch of
    ``batch_size`` grid cells drawn from the target histogram (the training
-   observations as encoded on the grid). Generated: the whole grid weighted
-   by the generator's probabilities (``exact``/``statevector``), or
-   ``shots`` samples (``aer``/``aer_mps``). Both are decoded to their
-   d-dimensional bin-centre values before the network sees them.
+   observations as encoded on the grid). Generated: with the BCE loss, the
+   whole grid weighted by the generator's probabilities (``exact``/
+   ``statevector``), or ``shots`` samples (``aer``/``aer_mps``); with the Rényi
+   loss, whose generator never reads the discriminator, a minibatch of
+   ``batch_size`` cells drawn from the generator, the network runs only on
+   the cells the two minibatches hit (its cost no longer grows with the grid),
+   and only on the epochs where the metrics are computed (``d_loss`` is NaN on
+   the others).
+   Both are decoded to their d-dimensional bin-centre values (computed once)
+   before the network sees them.
 2. **Generator** (``generator_steps`` updates) on the loss
 
    * ``"bce"``: :math:`-\sum_x p_\theta(x)\log D(x)`, the discriminator fixed;
@@ -17,9 +23,13 @@ One epoch has three labelled phases:
    otherwise) or COBYLA (gradient-free, ``cobyla_evals`` loss evaluations per
    epoch, restarted each epoch from the current parameters).
 3. **Evaluation**: KL(target‖generator), JS divergence and classical fidelity
-   of the generator's distribution; an :class:`EpochRecord` goes to the
-   history and to ``progress``; a checkpoint is written every
-   ``checkpoint_every`` epochs; training stops once KL <= ``kl_tolerance``.
+   of the generator's distribution, every ``metrics_every`` epochs and at the
+   last (NaN in between); an :class:`EpochRecord` goes to the history and to
+   ``progress``; a checkpoint is written every ``checkpoint_every`` epochs;
+   training stops once KL <= ``kl_tolerance`` (checked where KL is computed).
+
+Threads: the loop runs under :func:`quantum_scenarios.threads.thread_policy` for the
+generator's width (one torch thread below 18 qubits), or ``threads`` if given.
 
 Reproducibility: every random draw comes from one ``numpy`` Generator seeded
 with ``seed`` (minibatches, and the seeds handed to sampling executors); the
@@ -69,6 +79,7 @@ from quantum_scenarios.evaluation.distances import classical_fidelity, js_diverg
 from quantum_scenarios.quantum.circuits import GeneratorCircuit, check_theta
 from quantum_scenarios.quantum.executors import EXECUTORS, Executor, make_executor
 from quantum_scenarios.quantum.telemetry import check_budget, execution_summary, shots_spent
+from quantum_scenarios.threads import thread_policy
 
 __all__ = ["EpochRecord", "TrainingResult", "train_qgan"]
 
@@ -86,7 +97,7 @@ class EpochRecord:
 
     Attributes:
         epoch: 1-based epoch number.
-        d_loss: Discriminator BCE of its last step.
+        d_loss: Discriminator BCE of its last step (NaN on epochs where the Rényi loss skips it).
         g_loss: Generator loss (BCE or Rényi-α) before its last update.
         kl: KL(target ‖ generator) after the epoch.
         js: Jensen-Shannon divergence between target and generator after the epoch.
@@ -169,6 +180,8 @@ def train_qgan(
     resume_from: str | Path | None = None,
     seed: int = 0,
     progress: Callable[[EpochRecord], None] | None = None,
+    metrics_every: int = 1,
+    threads: int | None = None,
     shot_budget: int | None = None,
     initial_theta: Any = None,
 ) -> TrainingResult:
@@ -201,6 +214,10 @@ def train_qgan(
         resume_from: A checkpoint file, or a folder whose latest checkpoint is used.
         seed: Seed of the discriminator's initial weights, the minibatches and the sampling.
         progress: Called with each :class:`EpochRecord` as soon as the epoch ends.
+        metrics_every: Compute KL, JS and fidelity every k epochs and at the last epoch; the
+            records in between carry NaN. 1 (default) computes them every epoch.
+        threads: torch intra-op threads for the run; None applies the thread policy
+            (:mod:`quantum_scenarios.threads`). The previous setting is restored afterwards.
         shot_budget: Most shots the run may execute (calibration included). Training stops before
             an epoch that would overrun it (each epoch is expected to cost what the last one did),
             keeps the last completed epoch, and says so in ``stop_reason``. None: unlimited.
@@ -248,29 +265,33 @@ def train_qgan(
         "checkpoint_every": checkpoint_every,
         "resume_from": None if resume_from is None else str(resume_from),
         "seed": seed,
+        "metrics_every": metrics_every,
         "shot_budget": shot_budget,
         "initial_theta": None if initial_theta is None else [float(v) for v in check_theta(initial_theta, generator.num_parameters)],
     }
     _check_arguments(encoding, generator, config)
     if shot_budget is not None:
         _check_int("shot_budget", shot_budget, minimum=1)
+    if threads is not None:
+        _check_int("threads", threads, minimum=1)
     started = time.perf_counter()
-    run = _Run(encoding, generator, config)
-    if resume_from is not None:
-        run.restore(load_checkpoint(resume_from))
-    stop_reason, last_cost = None, 0
-    while run.epoch < epochs and not run.stopped_early:
-        stop_reason = check_budget(shots_spent(run.executor), last_cost, shot_budget)
-        if stop_reason is not None:
-            break
-        before = shots_spent(run.executor)
-        record = run.train_epoch()
-        last_cost = shots_spent(run.executor) - before
-        if progress is not None:
-            progress(record)
-        last = record.epoch == epochs or run.stopped_early
-        if checkpoint_every and (record.epoch % checkpoint_every == 0 or last):
-            save_checkpoint(checkpoint_path(checkpoint_dir, record.epoch), run.state())
+    with thread_policy(generator.num_qubits, requested=threads):
+        run = _Run(encoding, generator, config)
+        if resume_from is not None:
+            run.restore(load_checkpoint(resume_from))
+        stop_reason, last_cost = None, 0
+        while run.epoch < epochs and not run.stopped_early:
+            stop_reason = check_budget(shots_spent(run.executor), last_cost, shot_budget)
+            if stop_reason is not None:
+                break
+            before = shots_spent(run.executor)
+            record = run.train_epoch()
+            last_cost = shots_spent(run.executor) - before
+            if progress is not None:
+                progress(record)
+            last = record.epoch == epochs or run.stopped_early
+            if checkpoint_every and (record.epoch % checkpoint_every == 0 or last):
+                save_checkpoint(checkpoint_path(checkpoint_dir, record.epoch), run.state())
     return TrainingResult(
         theta=run.theta.detach().cpu().numpy().copy(),
         probabilities=run.final_probabilities(),
@@ -301,7 +322,10 @@ class _Run:
         self.autograd = bool(self.executor.differentiable)
         self.sampled = config["executor"] in SHOT_EXECUTORS
         self.target = np.asarray(encoding.target, dtype=float)
-        self.values = torch.as_tensor(encoding.values(), dtype=torch.float64)
+        self.values = torch.as_tensor(encoding.values(), dtype=torch.float64)  # decoded once
+        self.sparse_discriminator = config["loss"] == "renyi"
+        self._target_cumulative = np.cumsum(self.target)
+        self._target_tensor = torch.as_tensor(self.target)
         self.rng = np.random.default_rng(config["seed"])
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config["seed"])
@@ -360,19 +384,27 @@ class _Run:
 
     def train_epoch(self) -> EpochRecord:
         started = time.perf_counter()
-        d_loss = self._discriminator_phase()
+        number = self.epoch + 1
+        measured = number % self.config.get("metrics_every", 1) == 0 or number == self.config["epochs"]
+        # the Rényi generator never reads the discriminator: it is trained (on minibatches) on measured epochs only
+        d_loss = self._discriminator_phase() if measured or not self.sparse_discriminator else math.nan
         g_loss, grad_norm = self._generator_phase()
         # evaluation
         self._probabilities = None
-        p = self.final_probabilities()
-        self.epoch += 1
+        self.epoch = number
+        kl = js = fidelity = math.nan
+        if measured:
+            p = self.final_probabilities()
+            kl = float(kl_divergence(self.target, p))
+            js = float(js_divergence(self.target, p))
+            fidelity = float(classical_fidelity(self.target, p))
         record = EpochRecord(
             epoch=self.epoch,
             d_loss=d_loss,
             g_loss=g_loss,
-            kl=float(kl_divergence(self.target, p)),
-            js=float(js_divergence(self.target, p)),
-            fidelity=float(classical_fidelity(self.target, p)),
+            kl=kl,
+            js=js,
+            fidelity=fidelity,
             grad_norm=grad_norm,
             seconds=time.perf_counter() - started,
         )
@@ -381,9 +413,34 @@ class _Run:
         self.stopped_early = tolerance is not None and record.kl <= tolerance
         return record
 
+    def _sparse_discriminator_step(self) -> torch.Tensor:
+        """BCE on a real and a generated minibatch of cells, the network run on the cells they hit only."""
+        size = self.config["batch_size"]
+        real = np.searchsorted(self._target_cumulative, self.rng.random(size) * self._target_cumulative[-1], side="right")
+        real = np.minimum(real, self.target.size - 1)
+        if self.sampled:
+            fake = self.executor.sample(self.theta.detach().numpy(), size, seed=self._seed())
+        else:
+            current = self._current()
+            p = current.detach().cpu().numpy() if isinstance(current, torch.Tensor) else np.asarray(current)
+            cumulative = np.cumsum(p, dtype=np.float64)
+            fake = np.minimum(np.searchsorted(cumulative, self.rng.random(size) * cumulative[-1], side="right"), p.size - 1)
+        cells, where = np.unique(np.concatenate([real, fake]), return_inverse=True)
+        real_weights = torch.as_tensor(np.bincount(where[:size], minlength=cells.size) / size)
+        fake_weights = torch.as_tensor(np.bincount(where[size:], minlength=cells.size) / len(fake))
+        logits = self.discriminator.logits(self.values[torch.as_tensor(cells)])
+        return discriminator_loss(logits, logits, fake_weights=fake_weights, real_weights=real_weights)
+
     def _discriminator_phase(self) -> float:
         loss_value = math.nan
         for _ in range(self.config["discriminator_steps"]):
+            if self.sparse_discriminator:
+                self.d_optimizer.zero_grad()
+                loss = self._sparse_discriminator_step()
+                loss.backward()
+                self.d_optimizer.step()
+                loss_value = float(loss.detach())
+                continue
             real = self.rng.choice(self.target.size, size=self.config["batch_size"], p=self.target)
             real_weights = torch.as_tensor(np.bincount(real, minlength=self.target.size) / len(real))
             if self.sampled:
@@ -401,8 +458,10 @@ class _Run:
         return loss_value
 
     def _generator_phase(self) -> tuple[float, float]:
-        with torch.no_grad():
-            logits = self.discriminator.logits(self.values)
+        logits = None  # the Rényi loss never reads the discriminator
+        if self.config["loss"] != "renyi" or self.g_optimizer is None:
+            with torch.no_grad():
+                logits = self.discriminator.logits(self.values)
         loss_value, grad_norm = math.nan, math.nan
         for _ in range(self.config["generator_steps"]):
             if self.g_optimizer is None:
@@ -416,12 +475,12 @@ class _Run:
             self._probabilities = None
         return loss_value, grad_norm
 
-    def _gradient(self, logits: torch.Tensor) -> tuple[float, torch.Tensor]:
+    def _gradient(self, logits: torch.Tensor | None) -> tuple[float, torch.Tensor]:
         """Generator loss and its gradient in ``theta`` (autograd or parameter shift)."""
         renyi, alpha = self.config["loss"] == "renyi", self.config["renyi_alpha"]
         if self.autograd:
             p = self._current()
-            loss = renyi_divergence(self.target, p, alpha) if renyi else generator_loss(p, logits.to(p.device, p.dtype))
+            loss = renyi_divergence(self._target_tensor, p, alpha) if renyi else generator_loss(p, logits.to(p.device, p.dtype))
             (grad,) = torch.autograd.grad(loss, self.theta)
             return float(loss.detach()), grad.detach()
         theta = self.theta.detach().numpy()
@@ -534,6 +593,7 @@ def _check_arguments(encoding: Encoding, generator: GeneratorCircuit, config: di
     for key in ("epochs", "batch_size", "generator_steps", "discriminator_steps", "shots"):
         _check_int(key, config[key], minimum=1)
     _check_int("checkpoint_every", config["checkpoint_every"], minimum=0)
+    _check_int("metrics_every", config["metrics_every"], minimum=1)
     _check_int("seed", config["seed"], minimum=None)
     for key in ("generator_lr", "discriminator_lr", "cobyla_rhobeg"):
         if not math.isfinite(config[key]) or config[key] <= 0:
