@@ -62,7 +62,7 @@ def test_execution_summary_and_shot_statistics(encoding):
     prior = QuantumCircuit(3)
     prior.h(range(3))
     generator = hw.build_hardware_generator(prior, fake_backend("FakeManilaV2"), reps=1, seed=0, init_scale=1.0)
-    aer = AerExecutor(generator, shots=500, seed=2)
+    aer = AerExecutor(generator, shots=500, seed=2, idle_noise=False)
     variance = shot_variance(aer, generator.initial_point, repeats=6, seed=1)
     assert variance["shots"] == 500
     assert 0.3 < variance["ratio"] < 3.0  # shot noise explains the spread (multinomial)
