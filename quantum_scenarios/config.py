@@ -156,6 +156,11 @@ class ExecutorConfig(_Model):
         None, description="Fake IBM backend name for an aer noise model (e.g. 'FakeManilaV2'); None is noiseless."
     )
     seed: int = Field(11, description="Seed of the sampling executors.")
+    threads: int | None = Field(
+        None, ge=1, le=256,
+        description="torch threads while training; None applies the thread policy (one thread below 18 qubits, "
+        "the idle cores above, one per Dask worker, never more than the CPU affinity).",
+    )
     shot_budget: int | None = Field(
         None, ge=1, description="Most shots a run may execute (calibration included); training stops cleanly at the "
         "last completed epoch once the next would overrun it. None: unlimited.",
@@ -247,6 +252,11 @@ class TrainingConfig(_Model):
     cobyla_rhobeg: float = Field(0.1, gt=0, description="COBYLA initial step (radians).")
     kl_tolerance: float | None = Field(None, ge=0, description="Stop early once KL(target‖generator) <= this.")
     checkpoint_every: int = Field(500, ge=0, description="Checkpoint every k epochs (0 disables).")
+    metrics_every: int = Field(
+        10, ge=1, le=10_000,
+        description="Compute KL/JS/fidelity every k epochs and at the last (NaN between); with the Rényi loss "
+        "the discriminator, which the generator never reads, is trained on those epochs only.",
+    )
     seed: int = Field(1234, description="Seed of the discriminator, minibatches and sampling.")
     warm_start: Path | None = Field(
         None, description="A saved model folder (e.g. data/runs/<id>/model, trained with the exact executor) whose "

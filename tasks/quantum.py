@@ -76,7 +76,8 @@ def _progress_printer(total: int, show: bool):
 
         def update(record: EpochRecord) -> None:
             bar.update(1)
-            bar.set_postfix(kl=f"{record.kl:.4f}", fid=f"{record.fidelity:.4f}", refresh=False)
+            if record.kl == record.kl:  # metrics are NaN between measured epochs
+                bar.set_postfix(kl=f"{record.kl:.4f}", fid=f"{record.fidelity:.4f}", refresh=False)
             if record.epoch >= total:
                 bar.close()
 
@@ -183,6 +184,8 @@ def train_task(
             checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir else None,
             checkpoint_every=training.checkpoint_every,
             seed=training.seed,
+            metrics_every=training.metrics_every,
+            threads=executor.threads,
             shot_budget=executor.shot_budget,
             initial_theta=_warm_start(training, encoded, generator),
             progress=callback,

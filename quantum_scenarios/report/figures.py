@@ -293,7 +293,8 @@ def training_figure(history: pd.DataFrame) -> str | None:
         for ax, (title, curves, log) in zip(axs, panels):
             for column, label in curves:
                 values = pd.to_numeric(history[column], errors="coerce")
-                ax.plot(epoch, values, label=label, lw=1.4)
+                drawn = values.notna().to_numpy()  # metrics may be computed every k epochs only (NaN between)
+                ax.plot(np.asarray(epoch)[drawn], values[drawn], label=label, lw=1.4)
                 if log and bool((values > 0).all()):
                     ax.set_yscale("log")
             ax.set_title(title)
