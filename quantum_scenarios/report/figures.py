@@ -295,7 +295,7 @@ def training_figure(history: pd.DataFrame) -> str | None:
                 values = pd.to_numeric(history[column], errors="coerce")
                 drawn = values.notna().to_numpy()  # metrics may be computed every k epochs only (NaN between)
                 ax.plot(np.asarray(epoch)[drawn], values[drawn], label=label, lw=1.4)
-                if log and bool((values > 0).all()):
+                if log and bool((values[drawn] > 0).all()):
                     ax.set_yscale("log")
             ax.set_title(title)
             ax.set_xlabel("epoch")
