@@ -218,3 +218,16 @@ def test_noise_report_has_every_row_with_costs(device):
     assert report["ideal_exact_fidelity"] == pytest.approx(1.0)
     assert all({"fidelity", "recovered", "circuits", "shots"} <= set(r) for r in report["rows"])
     assert report["rows"][1]["shots"] == 2000 and report["rows"][5]["shots"] == 6000
+
+
+def test_extrapolation_weights_reproduce_the_extrapolation():
+    from quantum_scenarios.quantum.mitigation import extrapolation_weights
+
+    values = np.random.default_rng(0).random((3, 5))
+    for method in ("linear", "richardson"):
+        np.testing.assert_allclose(
+            extrapolation_weights([1, 3, 5], method) @ values, extrapolate_to_zero([1, 3, 5], values, method), atol=1e-14
+        )
+    np.testing.assert_allclose(extrapolation_weights([1, 3, 5], "richardson"), [15 / 8, -5 / 4, 3 / 8], atol=1e-14)
+    with pytest.raises(ValueError, match="has no linear weights"):
+        extrapolation_weights([1, 3, 5], "exponential")

@@ -120,6 +120,25 @@ def extrapolate_to_zero(scales: Sequence[float], values: Any, method: str = "lin
     return out[0] if squeeze else out
 
 
+def extrapolation_weights(scales: Sequence[float], method: str = "linear") -> np.ndarray:
+    """Weights ``w`` with ``extrapolate_to_zero(scales, v, method) == w @ v`` (linear and Richardson).
+
+    Both are linear in the estimates, so a differentiable executor can extrapolate its exact
+    distributions and keep gradients. The exponential fit is not linear and has no such weights.
+    """
+    lam = np.asarray(scales, dtype=float)
+    if lam.ndim != 1 or lam.size < 2 or len(set(lam.tolist())) != lam.size:
+        raise ValueError(f"need at least 2 distinct scale factors, received {list(scales)}")
+    if method == "richardson":
+        return np.array([np.prod([lj / (lj - lk) for j, lj in enumerate(lam) if j != k]) for k, lk in enumerate(lam)])
+    if method == "linear":
+        design = np.stack([np.ones_like(lam), lam], axis=1)
+        return np.linalg.pinv(design)[0]
+    raise ValueError(
+        f"extrapolation {method!r} has no linear weights; a differentiable executor supports 'linear' or 'richardson'"
+    )
+
+
 def _linear_intercept(lam: np.ndarray, v: np.ndarray) -> np.ndarray:
     design = np.stack([np.ones_like(lam), lam], axis=1)
     coef, *_ = np.linalg.lstsq(design, v, rcond=None)
@@ -689,6 +708,7 @@ __all__ = [
     "compare_mitigation",
     "counts_to_vector",
     "extrapolate_to_zero",
+    "extrapolation_weights",
     "fold_two_qubit_gates",
     "measured_qubits",
     "merge_counts",

@@ -43,6 +43,12 @@ from qiskit.quantum_info import Operator
 from quantum_scenarios.quantum.circuits import GeneratorCircuit, check_theta
 from quantum_scenarios.quantum.executors import Executor, _sample_indices
 from quantum_scenarios.quantum.hardware import active_qubits, device_backend, schedule_idle, transpile_generator
+from quantum_scenarios.quantum.mitigation import (
+    DD_SEQUENCES,
+    MitigationOptions,
+    extrapolation_weights,
+    fold_two_qubit_gates,
+)
 
 _SKIPPED = ("barrier",)
 
@@ -312,6 +318,16 @@ class NoisyDensityMatrixExecutor(Executor):
             a folded or twirled variant; it replaces the generator's own transpilation.
         idle_noise: Schedule the transpiled circuit (ALAP, idle windows as delays) so idle qubits
             relax as on the device; the ``aer`` executors and the mitigation samplers do the same.
+        mitigation: A :class:`~quantum_scenarios.quantum.mitigation.MitigationOptions` (or its fields
+            as a dict), applied exactly and differentiably to every distribution: ``readout`` inverts
+            the readout confusion (what M3 estimates from calibration shots, here known exactly),
+            ``dd`` fills idle windows with the DD sequence, ``zne`` folds the 2-qubit gates at each
+            scale, extrapolates linearly or by Richardson (the probabilities are linear in each
+            scale's, so gradients flow) and projects onto the simplex. Twirling is not offered:
+            averaging twirled copies needs sampled circuits (use ``aer`` with mitigation).
+
+    Note:
+        With ``zne``, :meth:`density_matrix` is the unfolded (scale 1) circuit's.
     """
 
     name = "exact_noisy"
@@ -331,6 +347,7 @@ class NoisyDensityMatrixExecutor(Executor):
         device: str = "cpu",
         transpiled: QuantumCircuit | None = None,
         idle_noise: bool = True,
+        mitigation: Any = None,
     ) -> None:
         super().__init__(generator)
         backend = backend if backend is not None else generator.options.get("backend")
@@ -343,10 +360,31 @@ class NoisyDensityMatrixExecutor(Executor):
             raise ValueError(f"dtype must be 'complex128' or 'complex64', received {dtype!r}")
         self.backend = device_backend(backend)
         self.seed = int(seed)
+        options = _mitigation_options(mitigation)
+        self.mitigation = options
+        readout_error = readout_error and not (options is not None and options.readout)
+        sequence = DD_SEQUENCES[options.dd_sequence] if options is not None and options.dd else None
+        base = None
         if transpiled is None:
-            transpiled = transpile_generator(generator, self.backend, seed=self.seed, optimization_level=optimization_level)
-            transpiled = schedule_idle(transpiled, self.backend) if idle_noise else transpiled
+            base = transpile_generator(generator, self.backend, seed=self.seed, optimization_level=optimization_level)
+            transpiled = schedule_idle(base, self.backend, dd_sequence=sequence) if idle_noise or sequence else base
+        elif sequence is not None or (options is not None and options.zne):
+            raise ValueError("exact_noisy applies dd and zne to its own transpilation; do not pass transpiled with them")
         self.transpiled = transpiled
+        self._zne: tuple[torch.Tensor, list[NoisyDensityMatrixExecutor]] | None = None
+        if options is not None and options.zne:
+            weights = extrapolation_weights(options.zne_scales, options.zne_extrapolation)
+            folded = [fold_two_qubit_gates(base, scale) for scale in options.zne_scales]
+            children = [
+                NoisyDensityMatrixExecutor(
+                    generator, backend=self.backend, seed=seed, gate_error=gate_error, thermal_relaxation=thermal_relaxation,
+                    readout_error=readout_error, dtype=dtype, device=device,
+                    transpiled=schedule_idle(f, self.backend, dd_sequence=sequence) if idle_noise or sequence else f,
+                )
+                for f in folded
+            ]
+            self._zne = (torch.as_tensor(weights, dtype=torch.float64 if dtype == "complex128" else torch.float32,
+                                         device=torch.device(device)), children)
         self.program = compile_program(
             self.transpiled, self.backend, generator.parameters,
             gate_error=gate_error, thermal_relaxation=thermal_relaxation, readout_error=readout_error,
@@ -417,8 +455,14 @@ class NoisyDensityMatrixExecutor(Executor):
         return rho[0] if single else rho
 
     def probabilities(self, theta: Any) -> torch.Tensor:
-        """Measured distribution over the ``2**N`` clbit outcomes, readout error included; differentiable."""
+        """Measured distribution over the ``2**N`` clbit outcomes, readout error included (or
+        mitigated, with ``mitigation``); differentiable."""
         batch, single = self._as_batch(theta)
+        if self._zne is not None:
+            weights, children = self._zne
+            extrapolated = sum(w * child.probabilities(batch) for w, child in zip(weights, children))
+            p = project_to_simplex_torch(extrapolated)
+            return p[0] if single else p
         rho = self.density_matrix(batch)
         b, m = rho.shape[0], self.num_active_qubits
         diag = torch.diagonal(rho, dim1=1, dim2=2).real.reshape(b, *([2] * m))  # axis 1+j is bit m-1-j
@@ -453,8 +497,37 @@ class NoisyDensityMatrixExecutor(Executor):
         return grad.detach().cpu().numpy().astype(float)
 
 
+def _mitigation_options(mitigation: Any) -> Any:
+    if mitigation is None:
+        return None
+    if isinstance(mitigation, dict):
+        mitigation = MitigationOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in mitigation.items()})
+    if not isinstance(mitigation, MitigationOptions):
+        raise TypeError(f"mitigation must be MitigationOptions or a dict of its fields, received {type(mitigation).__name__}")
+    if mitigation.twirling:
+        raise ValueError(
+            "exact_noisy cannot twirl: averaging Pauli-twirled copies needs sampled circuits; "
+            "use executor 'aer' with mitigation.twirling, or switch twirling off"
+        )
+    if not mitigation.active:
+        return None
+    return mitigation
+
+
+def project_to_simplex_torch(values: torch.Tensor) -> torch.Tensor:
+    """Rows of ``values`` ``(B, D)`` projected onto the probability simplex (see
+    :func:`~quantum_scenarios.quantum.mitigation.project_to_simplex`); differentiable almost everywhere."""
+    u, _ = torch.sort(values, dim=-1, descending=True)
+    cumulative = torch.cumsum(u, dim=-1) - 1.0
+    j = torch.arange(1, values.shape[-1] + 1, dtype=values.dtype, device=values.device)
+    support = (u - cumulative / j > 0).sum(dim=-1, keepdim=True)  # ρ: the condition holds on a prefix
+    tau = cumulative.gather(-1, support - 1) / support.to(values.dtype)
+    return torch.clamp(values - tau, min=0.0)
+
+
 __all__ = [
     "NoisyDensityMatrixExecutor",
+    "project_to_simplex_torch",
     "NoisyProgram",
     "average_gate_fidelity",
     "compile_program",
