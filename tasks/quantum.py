@@ -246,8 +246,11 @@ def executor_options(
     if executor.name == "exact":
         return {"dtype": executor.precision, "device": executor.device}
     if executor.name == "exact_noisy":
-        return {"backend": hardware.backend, "seed": hardware.seed_transpiler, "idle_noise": executor.idle_noise,
-                "device": executor.device}
+        options = {"backend": hardware.backend, "seed": hardware.seed_transpiler, "idle_noise": executor.idle_noise,
+                   "device": executor.device}
+        if active:  # applied exactly and differentiably; twirling is refused there with a clear message
+            options["mitigation"] = stack
+        return options
     if executor.name == "aer_density":
         return {"noise_backend": executor.noise_backend or hardware.backend, "seed": hardware.seed_transpiler,
                 "idle_noise": executor.idle_noise}
