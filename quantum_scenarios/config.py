@@ -30,6 +30,7 @@ __all__ = [
     "ScenarioConfig",
     "StressConfig",
     "EvaluationConfig",
+    "ModelConfig",
     "OutputConfig",
     "OperationsConfig",
     "PipelineConfig",
@@ -304,6 +305,38 @@ class EvaluationConfig(_Model):
     backtest_level: float = Field(0.99, gt=0.5, lt=1, description="One-day VaR level of the backtest (Kupiec).")
 
 
+class ModelConfig(_Model):
+    """Which generative model learns the values, and how it is selected (issue 9)."""
+
+    mode: Literal["auto", "joint", "copula", "factor", "hybrid"] = Field(
+        "auto",
+        description="auto: joint up to `factor_threshold` assets, factor above; joint: the d-asset joint histogram "
+        "(2**(n d) cells); copula: marginals apart, the qGAN learns the copula on a uniform grid; factor: the copula "
+        "qGAN on `factors` PCA factors plus idiosyncratic noise (5-50 assets); hybrid: quantum latent + PyTorch decoder.",
+    )
+    factor_threshold: int = Field(4, ge=1, le=50, description="auto picks factor mode above this many assets.")
+    factors: int = Field(3, ge=1, le=20, description="Factors k of factor mode (PCA of the residual correlation).")
+    idiosyncratic: Literal["t", "bootstrap"] = Field(
+        "t", description="Factor-mode residuals: Student-t marginals with their Gaussian-copula correlation, or bootstrap rows."
+    )
+    marginal: Literal["empirical", "t"] = Field(
+        "empirical", description="Marginals of copula/factor mode: empirical (interpolated) or fitted Student-t."
+    )
+    copula_qubits: int = Field(4, ge=1, le=6, description="Qubits per asset (or factor) on the copula's uniform grid.")
+    latent_qubits: int = Field(4, ge=1, le=10, description="Latent qubits of hybrid mode (2**n decoder components).")
+    validation_fraction: float = Field(
+        0.2, ge=0, lt=0.9,
+        description="Last share of the training period held out for model selection (early stopping on "
+        "KL(validation || model)); the test period is never used. 0 trains the full epochs on everything.",
+    )
+    check_every: int = Field(100, ge=1, le=10_000, description="Epochs between validation checks.")
+    patience: int = Field(3, ge=1, le=100, description="Checks without validation improvement before stopping.")
+    max_seconds: float | None = Field(None, gt=0, description="Training time budget in seconds (None: epochs only).")
+    smoothing: float = Field(
+        0.0, ge=0, le=5, description="Gaussian smoothing (in cells) of a sparse training histogram; 0 = none."
+    )
+
+
 class OutputConfig(_Model):
     """Where outputs go."""
 
@@ -355,6 +388,7 @@ class PipelineConfig(_Model):
     hardware: HardwareConfig = HardwareConfig()
     mitigation: MitigationConfig = MitigationConfig()
     training: TrainingConfig = TrainingConfig()
+    model: ModelConfig = ModelConfig()
     scenarios: ScenarioConfig = ScenarioConfig()
     stress: StressConfig = StressConfig()
     evaluation: EvaluationConfig = EvaluationConfig()

@@ -30,6 +30,7 @@ __all__ = [
     "ScenarioModel",
     "choose_mode",
     "make_model",
+    "model_from_config",
 ]
 
 MODEL_MODES = ("auto", "joint", "copula", "factor", "hybrid")
@@ -53,3 +54,43 @@ def make_model(mode: str, n_assets: int, *, factor_threshold: int = 4, **options
     """An unfitted model of the resolved mode with its options (see each class)."""
     resolved = choose_mode(mode, n_assets, factor_threshold=factor_threshold)
     return _CLASSES[resolved](**options)
+
+
+def model_from_config(
+    n_assets: int,
+    model: dict[str, Any],
+    *,
+    num_qubits: int = 3,
+    epochs: int = 2000,
+    circuit: dict[str, Any] | None = None,
+    training: dict[str, Any] | None = None,
+) -> ScenarioModel:
+    """An unfitted model from the pipeline's ``model`` section (:class:`~quantum_scenarios.config.ModelConfig`).
+
+    Args:
+        n_assets: Number of assets (resolves ``mode="auto"``).
+        model: The ``model`` section as a dict.
+        num_qubits: Qubits per asset of joint mode (the ``encoding`` section).
+        epochs: Largest number of epochs (the ``training`` section).
+        circuit: ``build_generator`` options (the ``circuit`` section).
+        training: ``train_qgan`` options (the ``training`` section, without ``epochs``).
+    """
+    m = dict(model)
+    mode = choose_mode(m.get("mode", "auto"), n_assets, factor_threshold=int(m.get("factor_threshold", 4)))
+    selection = {
+        "validation_fraction": float(m.get("validation_fraction", 0.2)),
+        "check_every": int(m.get("check_every", 100)),
+        "patience": int(m.get("patience", 3)),
+        "max_seconds": m.get("max_seconds"),
+    }
+    grid = {**selection, "epochs": int(epochs), "smoothing": float(m.get("smoothing", 0.0)),
+            "circuit": dict(circuit or {}), "training": dict(training or {})}
+    if mode == "joint":
+        return JointModel(num_qubits=num_qubits, **grid)
+    copula = {**grid, "num_qubits": int(m.get("copula_qubits", 4)), "marginal": m.get("marginal", "empirical")}
+    if mode == "copula":
+        return CopulaModel(**copula)
+    if mode == "factor":
+        factors = min(int(m.get("factors", 3)), n_assets - 1)
+        return FactorModel(factors=factors, idiosyncratic=m.get("idiosyncratic", "t"), copula=copula)
+    return HybridModel(latent_qubits=int(m.get("latent_qubits", 4)), epochs=int(epochs), **selection)

@@ -34,10 +34,20 @@ from quantum_scenarios.scenarios.stress import (
     tail_scenarios,
     volatility_shock,
 )
+from quantum_scenarios.models import ScenarioModel, model_from_config
 from quantum_scenarios.scenarios.trajectories import Trajectories, generator_draw, simulate_paths
 from quantum_scenarios.scenarios.volatility import GarchFit, fit_garch
 
-__all__ = ["DEQUANTISE", "MODES", "scenario_draw", "ModelInputs", "ScenarioSet", "prepare_model_inputs", "generate_scenarios"]
+__all__ = [
+    "DEQUANTISE",
+    "MODES",
+    "scenario_draw",
+    "ModelInputs",
+    "ScenarioSet",
+    "fit_scenario_model",
+    "prepare_model_inputs",
+    "generate_scenarios",
+]
 
 MODES = ("garch", "iid")
 DEQUANTISE = ("empirical", "uniform", "centre")
@@ -154,6 +164,22 @@ def scenario_draw(encoding, probabilities: np.ndarray, inputs: ModelInputs, *, d
     return generator_draw(encoding, probabilities, dequantise=dequantise == "uniform")
 
 
+def fit_scenario_model(inputs: ModelInputs, model: dict, **options) -> ScenarioModel:
+    """Fit the configured model mode (:func:`~quantum_scenarios.models.model_from_config`) on the training values.
+
+    Selection happens on the last ``model["validation_fraction"]`` of the training period;
+    ``inputs.test_values`` are never touched. The fitted model is a draw callable for
+    :func:`generate_scenarios` (``draw=``) and for the evaluation.
+
+    Args:
+        inputs: The split values (:func:`prepare_model_inputs`).
+        model: The ``model`` config section as a dict.
+        **options: ``num_qubits``, ``epochs``, ``circuit``, ``training`` for the model.
+    """
+    fitted = model_from_config(inputs.train_values.shape[1], model, **options)
+    return fitted.fit(inputs.train_values)
+
+
 def _weights(weights: Sequence[float] | None, assets: Sequence[str]) -> np.ndarray:
     d = len(assets)
     if weights is None:
@@ -183,6 +209,7 @@ def generate_scenarios(
     risk_levels: Sequence[float] = (0.95, 0.99),
     risk_horizons: Sequence[int] = (1, 5, 10),
     dequantise: str = "empirical",
+    draw=None,
 ) -> ScenarioSet:
     """Draw base paths from the generator and build the stress sets.
 
@@ -198,10 +225,14 @@ def generate_scenarios(
         risk_levels: VaR/ES levels; risk_horizons: horizons of the risk table (those above
             ``horizon`` are dropped).
         dequantise: where a draw lands inside its grid cell (see :func:`scenario_draw`).
+        draw: a fitted model of another mode (:func:`fit_scenario_model`) or any
+            ``draw(k, rng)``; it replaces the joint grid generator (``encoding`` then only names
+            the assets and ``probabilities`` is ignored).
     """
     assets = list(encoding.contract.assets)
     w = _weights(weights, assets)
-    draw = scenario_draw(encoding, probabilities, inputs, dequantise=dequantise)
+    if draw is None:
+        draw = scenario_draw(encoding, probabilities, inputs, dequantise=dequantise)
     last_prices = prices[assets].iloc[-1]
     base = simulate_paths(
         draw,

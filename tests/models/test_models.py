@@ -151,3 +151,30 @@ def test_joint_model_and_mode_choice(correlated: np.ndarray) -> None:
         choose_mode("vine", 3)
     with pytest.raises(ValueError, match="is not fitted"):
         CopulaModel().draw(3, np.random.default_rng(0))
+
+
+def test_config_section_builds_the_model_and_generation_uses_it() -> None:
+    from quantum_scenarios.config import ModelConfig, PipelineConfig
+    from quantum_scenarios.models import model_from_config
+    from quantum_scenarios.scenarios.generation import fit_scenario_model, generate_scenarios, prepare_model_inputs
+
+    assert PipelineConfig().model == ModelConfig()
+    section = ModelConfig().model_dump()
+    assert isinstance(model_from_config(3, section), JointModel)
+    factor = model_from_config(6, {**section, "factors": 9})
+    assert isinstance(factor, FactorModel) and factor.factors == 5
+    assert isinstance(model_from_config(2, {**section, "mode": "hybrid"}), HybridModel)
+    with pytest.raises(ValueError):
+        ModelConfig(validation_fraction=0.95)
+
+    rng = np.random.default_rng(8)
+    index = pd.bdate_range("2010-01-01", periods=700)
+    returns = pd.DataFrame(0.01 * rng.standard_t(5, (700, 2)), index=index, columns=["A", "B"])
+    prices = 100 * np.exp(returns.cumsum())
+    inputs = prepare_model_inputs(returns, mode="iid", split_date=index[499].date())
+    model = fit_scenario_model(inputs, {**section, "mode": "copula", "copula_qubits": 2, "check_every": 20},
+                               epochs=40, training=FAST)
+    assert isinstance(model, CopulaModel) and model.assets == ("A", "B")
+    grid = encode(inputs.train_values, num_qubits=2)
+    scenarios = generate_scenarios(grid, None, inputs, prices, n_paths=300, horizon=5, draw=model, seed=1)
+    assert scenarios.base.log_returns.shape == (300, 5, 2)
