@@ -20,11 +20,15 @@ from quantum_scenarios.evaluation.rivals import bootstrap_baseline, bootstrap_sa
 from quantum_scenarios.evaluation.backtests import var_backtest_table
 from quantum_scenarios.evaluation.distances import metric_table
 from quantum_scenarios.evaluation.distances import classical_fidelity, kl_divergence
-from quantum_scenarios.evaluation.stylized import abs_autocorrelation, lower_tail_dependence
+from quantum_scenarios.evaluation.backtests import backtest_table
+from quantum_scenarios.evaluation.rivals import make_rival
+from quantum_scenarios.evaluation.stylized import abs_autocorrelation, lower_tail_dependence, stylized_facts
 from quantum_scenarios.scenarios.generation import scenario_draw
 from quantum_scenarios.scenarios.trajectories import simulate_paths
 
-__all__ = ["COMPARISON_COLUMNS", "Evaluation", "comparison_table", "evaluate_run"]
+__all__ = ["COMPARISON_COLUMNS", "DEFAULT_RIVALS", "Evaluation", "comparison_table", "evaluate_run"]
+
+DEFAULT_RIVALS = ("gaussian", "fhs", "t_copula", "dcc", "classical_gan")
 @dataclass
 class Evaluation:
     """Everything the evaluate stage measures for one run.
@@ -39,6 +43,11 @@ class Evaluation:
         abs_acf_paths: the same for long simulated paths of the run's mode.
         baselines: grid probabilities of the Gaussian and bootstrap baselines.
         test_histogram: the test values' histogram on the grid.
+        comparison: :func:`comparison_table` of the generator against every rival (or ``None``).
+        backtests: :func:`~quantum_scenarios.evaluation.backtests.backtest_table` at 1 and 10
+            days for the generator and every rival (or ``None``).
+        stylized: stylized facts of the data and of each model's long simulated paths.
+        rivals: fitted rival parameters worth reporting.
     """
 
     metrics: pd.DataFrame
@@ -50,6 +59,10 @@ class Evaluation:
     abs_acf_paths: np.ndarray
     baselines: dict[str, np.ndarray]
     test_histogram: np.ndarray
+    comparison: pd.DataFrame | None = None
+    backtests: pd.DataFrame | None = None
+    stylized: pd.DataFrame | None = None
+    rivals: dict[str, Any] | None = None
 
     def headline(self) -> dict[str, float]:
         """A few numbers for logs, the CLI and the manifest."""
@@ -62,6 +75,16 @@ class Evaluation:
         out["corr_max_abs_error"] = self.correlation_max_abs_error
         out["abs_acf_data"] = float(np.mean(self.abs_acf_data))
         out["abs_acf_paths"] = float(np.mean(self.abs_acf_paths))
+        if self.comparison is not None:
+            for row in self.comparison.to_dict(orient="records"):
+                for key in ("kl_out", "fidelity_out", "w1_out", "tail_dependence_error", "mode_coverage"):
+                    out[f"compare_{row['model']}_{key}"] = float(row[key])
+        if self.backtests is not None:
+            for row in self.backtests.to_dict(orient="records"):
+                prefix = f"backtest_{row['model']}_{row['horizon']}d"
+                out[f"{prefix}_kupiec_p"] = float(row["kupiec_p"])
+                out[f"{prefix}_christoffersen_cc_p"] = float(row["christoffersen_cc_p"])
+                out[f"{prefix}_es_p"] = float(row["es_p"])
         return out
 
 
@@ -78,6 +101,12 @@ def evaluate_run(
     acf_horizon: int = 2_500,
     backtest_samples: int = 20_000,
     dequantise: str = "empirical",
+    model: Any = None,
+    model_name: str = "qgan",
+    training: dict[str, Any] | None = None,
+    rivals: tuple[str, ...] = DEFAULT_RIVALS,
+    rival_seconds: float = 20.0,
+    horizons: tuple[int, ...] = (1, 10),
 ) -> Evaluation:
     """Score the trained generator against the data and both classical baselines.
 
@@ -94,6 +123,15 @@ def evaluate_run(
             autocorrelation of |r| needs series much longer than a scenario horizon).
         backtest_samples: Monte Carlo draws per day for the VaR forecasts.
         dequantise: where generated draws land inside their grid cell, as in the scenarios.
+        model: a fitted model of another mode (:mod:`quantum_scenarios.models`) whose draws
+            replace the grid generator's (``probabilities`` then is the histogram of its draws).
+        model_name: the generator's name in the comparison and backtest tables.
+        training: the generator's ``epochs_to_convergence``, ``seconds``, ``peak_memory_mb``.
+        rivals: classical rivals fitted on the training values and compared
+            (:data:`~quantum_scenarios.evaluation.rivals.RIVALS` names); ``()`` skips the
+            comparison, the multi-horizon backtests and the stylized-facts table.
+        rival_seconds: training-time budget of the classical GAN rival.
+        horizons: backtest horizons in days.
     """
     assets = list(encoding.contract.assets)
     train = inputs.train_values[assets].to_numpy()
@@ -105,7 +143,7 @@ def evaluate_run(
     table["sample"] = table["sample"].map({"in": "in_sample", "out": "out_of_sample"}).fillna(table["sample"])
 
     rng = np.random.default_rng(seed)
-    qgan_draw = scenario_draw(encoding, p, inputs, dequantise=dequantise)
+    qgan_draw = model if model is not None else scenario_draw(encoding, p, inputs, dequantise=dequantise)
     draws = qgan_draw(n_correlation_draws, rng)
     real_corr = np.corrcoef(train, rowvar=False)
     gen_corr = np.corrcoef(draws, rowvar=False)
@@ -135,7 +173,33 @@ def evaluate_run(
             seed=seed + 1,
         )
     acf_paths_value = abs_autocorrelation(long_paths.log_returns, max_lag=10).mean(axis=0)
-    return Evaluation(table, backtest, real_corr, gen_corr, corr_error, acf_data, acf_paths_value, baselines, test_hist)
+    result = Evaluation(table, backtest, real_corr, gen_corr, corr_error, acf_data, acf_paths_value, baselines, test_hist)
+    if not rivals:
+        return result
+    fitted: dict[str, Any] = {}
+    info: dict[str, dict[str, Any]] = {model_name: dict(training or {})}
+    for name in rivals:
+        options = {"max_seconds": rival_seconds, "seed": seed} if name == "classical_gan" else {}
+        rival = make_rival(name, **options).fit(train)
+        fitted[name] = rival
+        info[name] = {"seconds": rival.seconds}
+        if name == "classical_gan":
+            info[name]["epochs_to_convergence"] = rival.epochs_run
+    models = {model_name: qgan_draw, **fitted}
+    result.comparison = comparison_table(train, test, encoding, models, training=info, seed=seed)
+    result.backtests = backtest_table(
+        inputs.test_returns[assets], models, horizons=horizons, weights=weights, level=backtest_level,
+        garch=inputs.garch_train, n_samples=max(backtest_samples // 4, 1000), seed=seed,
+    )
+    facts = {"data": stylized_facts(observed)}
+    for name, draw in models.items():
+        with np.errstate(over="ignore"):
+            paths = simulate_paths(draw, n_paths=acf_paths // 2 or 1, horizon=acf_horizon, mode=inputs.mode,
+                                   garch=inputs.garch, last_prices=np.ones(len(assets)), assets=assets, seed=seed + 1)
+        facts[name] = stylized_facts(paths.log_returns)
+    result.stylized = pd.DataFrame(facts).T.rename_axis("series").reset_index()
+    result.rivals = {name: rival.summary() for name, rival in fitted.items()}
+    return result
 
 
 COMPARISON_COLUMNS = (

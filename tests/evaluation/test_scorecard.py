@@ -19,7 +19,8 @@ def scored(bundled_market):
                      transform=inputs.transform)
     # the training histogram as the "generator": then qgan == bootstrap by construction
     result = evaluate_run(encoded, encoded.target, inputs, seed=5, n_correlation_draws=50_000,
-                          acf_paths=4, acf_horizon=1500, backtest_samples=4000)
+                          acf_paths=4, acf_horizon=1500, backtest_samples=4000,
+                          rival_seconds=3.0)
     return encoded, inputs, result
 
 
@@ -92,3 +93,19 @@ def test_comparison_table_against_direct_computations() -> None:
     assert rows.loc["collapsed", "mode_coverage"] == pytest.approx(1 / np.count_nonzero(enc.histogram(test)))
     assert rows.loc["collapsed", "kl_out"] > 5 * rows.loc["replay", "kl_out"]
     assert np.isnan(rows.loc["collapsed", "train_seconds"])
+
+
+def test_every_rival_is_compared_backtested_and_checked_for_stylized_facts(scored) -> None:
+    _, _, result = scored
+    names = ["qgan", "gaussian", "fhs", "t_copula", "dcc", "classical_gan"]
+    assert list(result.comparison["model"]) == names
+    # FHS on the grid is the training histogram, which is also this "generator": same figures
+    rows = result.comparison.set_index("model")
+    assert rows.loc["fhs", "kl_in"] == pytest.approx(rows.loc["qgan", "kl_in"], abs=0.02)
+    assert list(zip(result.backtests["model"], result.backtests["horizon"])) == [
+        (m, h) for h in (1, 10) for m in names
+    ]
+    assert list(result.stylized["series"]) == ["data", *names]
+    assert result.rivals["dcc"]["a"] >= 0 and result.rivals["t_copula"]["copula_nu"] > 2
+    h = result.headline()
+    assert "compare_dcc_kl_out" in h and "backtest_fhs_10d_kupiec_p" in h
