@@ -67,9 +67,9 @@ def training_slot(operations: OperationsConfig) -> Iterator[None]:
         ) from exc
 
 
-def _stage(task_run_name: str) -> str:
-    """The task behind a task-run name: ``train-0`` -> ``train``, ``ingest-bundled`` -> ``ingest``."""
-    return task_run_name.rsplit("-", 1)[0]
+def _stage(task_key: str) -> str:
+    """The stage of a task run from its task key: ``validate_task-1a2b`` -> ``validate``."""
+    return task_key.rsplit("-", 1)[0].removesuffix("_task").replace("_", "-")
 
 
 def failure_report(flow_name: str, flow_run: Any, state: Any) -> dict[str, Any]:
@@ -94,7 +94,7 @@ def failure_report(flow_name: str, flow_run: Any, state: Any) -> dict[str, Any]:
         "flow_run": fresh.name,
         "flow_run_id": str(fresh.id),
         "state": state.name,
-        "stage": _stage(failed[0].name) if failed else "flow",
+        "stage": _stage(failed[0].task_key) if failed else "flow",
         "error": f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else (state.message or ""),
         "run_id": run_id or "(not assigned: the run failed before open-run)",
         "notify_block": (parameters.get("operations") or {}).get("notify_block"),
