@@ -132,4 +132,7 @@ def build_report_inputs(
         provenance=provenance,
         dataset_path=dataset_path,
         noise=noise,
+        comparison=getattr(evaluation, "comparison", None),
+        backtests=getattr(evaluation, "backtests", None),
+        stylized=getattr(evaluation, "stylized", None),
     )

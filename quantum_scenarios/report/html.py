@@ -42,6 +42,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("backtest", "VaR backtest"),
     ("provenance", "Provenance"),
     ("noise", "Noise and mitigation"),
+    ("comparison", "Model comparison: quantum vs classical rivals"),
 )
 """``(anchor, heading)`` of every report section, in page order."""
 
@@ -117,6 +118,9 @@ class ReportInputs:
     provenance: dict[str, Any]
     dataset_path: str | None = None
     noise: dict[str, Any] | None = None
+    comparison: pd.DataFrame | None = None
+    backtests: pd.DataFrame | None = None
+    stylized: pd.DataFrame | None = None
 
 
 # --------------------------------------------------------------------------- checks
@@ -628,6 +632,18 @@ def build_context(inputs: ReportInputs) -> dict[str, Any]:
         "dataset_path": str(inputs.dataset_path) if inputs.dataset_path else None,
         "duckdb_query": _duckdb_query(inputs.dataset_path),
         "noise": _noise_context(inputs.noise),
+        "comparison": _comparison_context(inputs),
+    }
+
+
+def _comparison_context(inputs: ReportInputs) -> dict[str, Any] | None:
+    """The model-comparison section (issue 9): quality, backtests and stylized facts per model."""
+    if inputs.comparison is None or inputs.comparison.empty:
+        return None
+    return {
+        "table": _table(inputs.comparison),
+        "backtests": _table(inputs.backtests),
+        "stylized": _table(inputs.stylized),
     }
 
 
