@@ -119,3 +119,25 @@ def test_generator_built_for_another_device_is_refused(backend):
     generator = hw.build_hardware_generator(prior, backend)
     with pytest.raises(ValueError, match="built for device 'fake_guadalupe' but is run on 'fake_manila'"):
         hw.transpile_generator(generator, fake_backend("FakeManilaV2"))
+
+
+def test_flows_expose_hardware_and_mitigation_forms():
+    from prefect.utilities.callables import parameter_schema
+
+    from flows.scenario_pipeline import scenario_pipeline
+    from flows.training_pipeline import training_flow
+    from quantum_scenarios.config import PipelineConfig, load_config
+
+    for flow in (scenario_pipeline, training_flow):
+        schema = parameter_schema(flow).model_dump()
+        assert {"hardware", "mitigation"} <= set(schema["properties"])
+        mitigation = schema["definitions"]["MitigationConfig"]["properties"]
+        assert mitigation["zne_scales"]["default"] == [1, 3, 5] and "extrapolat" in mitigation["zne_extrapolation"]["description"]
+        assert schema["definitions"]["HardwareConfig"]["properties"]["optimization_level"]["maximum"] == 3
+    from pathlib import Path
+
+    config = load_config(Path(__file__).resolve().parents[1] / "examples" / "hardware.yaml")
+    assert isinstance(config, PipelineConfig)
+    assert config.circuit.entanglement == "device" and config.executor.name == "exact_noisy"
+    with pytest.raises(ValueError, match="zne_scales must be distinct odd integers"):
+        load_config(overrides=["mitigation.zne_scales=[1,2]"])
