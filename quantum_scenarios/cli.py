@@ -99,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(train)
     train.add_argument("--no-progress", action="store_true", help="hide training progress")
 
+    sweep = sub.add_parser("sweep", help="train and score a grid of configurations on a Dask cluster")
+    _add_common(sweep)
+    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=VALUES",
+                       help="option and its values as a YAML list, e.g. --grid 'circuit.reps=[2,4]' (repeatable)")
+    sweep.add_argument("--metric", default="qgan_fidelity_out", help="metric that ranks configurations")
+    sweep.add_argument("--minimize", action="store_true", help="smaller metric is better (e.g. qgan_kl_out)")
+    sweep.add_argument("--dask-address", help="scheduler of an existing Dask cluster (default: a local cluster)")
+    sweep.add_argument("--workers", type=int, help="workers of the local cluster (default: one per core)")
+
     verify = sub.add_parser("verify", help="check a finished run's checksums and model files")
     verify.add_argument("run", help="run id (under --workdir) or the path of data/runs/<run_id>")
     verify.add_argument("--workdir", type=Path, help="folder holding data/runs/ (default: .)")
@@ -216,7 +225,10 @@ _TASK_STAGES = {
 
 
 def _stage_of(frames: list[FrameType]) -> str | None:
-    """The pipeline stage a stack is in: the innermost ``tasks.*`` function on it."""
+    """The pipeline stage a stack is in: the innermost ``tasks.*`` function on it, else the task
+    Prefect's engine is running (its frames hold the task: between the engine's setup and the
+    function call), else None."""
+    engine_task = None
     for frame in frames:
         current: FrameType | None = frame
         while current is not None:
@@ -224,7 +236,15 @@ def _stage_of(frames: list[FrameType]) -> str | None:
             if module.startswith("tasks.") or module == "tasks":
                 name = current.f_code.co_name
                 return _TASK_STAGES.get(name, name.removesuffix("_task").replace("_", "-"))
+            if engine_task is None and module.startswith("prefect.") and "engine" in module:
+                owner = current.f_locals.get("self")
+                task = getattr(owner, "task", None)
+                name = getattr(task, "fn", None)
+                if name is not None:
+                    engine_task = getattr(name, "__name__", None)
             current = current.f_back
+    if engine_task:
+        return _TASK_STAGES.get(engine_task, engine_task.removesuffix("_task").replace("_", "-"))
     return None
 
 
@@ -249,6 +269,13 @@ class _Command:
 
     def current_stage(self, frame: FrameType | None = None) -> str:
         frames = [frame] if frame is not None else []
+        handling = sys.exc_info()[1]
+        if handling is not None:  # Prefect turns SIGTERM into an exception, unwinds, then re-sends the signal:
+            tb = handling.__traceback__  # the stage is where that exception was raised
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            if tb is not None:
+                frames.insert(0, tb.tb_frame)
         frames += list(sys._current_frames().values())  # noqa: SLF001 - tasks may run in worker threads
         return _stage_of(frames) or self.stage
 
@@ -381,6 +408,8 @@ def _print_summary(title: str, summary: dict[str, Any], seconds: float) -> None:
     print(f"  assets      : {', '.join(summary['assets'])}")
     print(f"  dates       : {summary['start']} .. {summary['end']} ({summary['rows']} rows)")
     print(f"  validation  : {summary['validation']}")
+    if summary.get("verification"):
+        print(f"  integrity   : {summary['verification']}")
     for key, value in summary.get("headline", {}).items():
         print(f"  {key:<12}: {value}")
     print("  outputs:")
@@ -500,6 +529,37 @@ def _pipeline(args: argparse.Namespace, command: _Command) -> int:
             runs.release_run_lock(output.workdir, output.run_id)
 
 
+def _sweep(args: argparse.Namespace, command: _Command) -> int:
+    """``qscen sweep``: the grid over the base configuration, mapped onto a Dask cluster."""
+    from quantum_scenarios.config import SweepConfig
+
+    config = _resolve_config(args)
+    grid: dict[str, list[Any]] = {}
+    for item in args.grid:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ValueError(f"--grid {item!r} must look like section.field=[v1,v2], e.g. --grid 'circuit.reps=[2,4]'")
+        values = yaml.safe_load(raw)
+        grid[key.strip()] = values if isinstance(values, list) else [values]
+    sweep = SweepConfig(grid=grid or SweepConfig().grid, metric=args.metric, maximize=not args.minimize,
+                        dask_address=args.dask_address, workers=args.workers)
+    with _quiet_prefect(args.verbose, False), _prefect_api(command):
+        command.stage = "sweep"
+        started = time.perf_counter()
+        from flows.sweep_pipeline import sweep_pipeline
+
+        result = _run_flow(sweep_pipeline, sweep=sweep, **dict(config))
+    table = result["table"]
+    print(f"\nsweep finished in {time.perf_counter() - started:.1f} s — {result['sweep_id']}: "
+          f"{result['configurations']} configurations, {result['failed']} failed")
+    shown = [c for c in [*sweep.grid, "status", sweep.metric, "seconds"] if c in table.columns]
+    print(table[shown].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"  best by {sweep.metric}: {result['best']}")
+    for name, path in result["outputs"].items():
+        print(f"  {name:<8} {path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``qscen``; returns the process exit code."""
     args = build_parser().parse_args(argv)
@@ -512,6 +572,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _config_show(args)
         if args.command == "verify":
             return _verify(args)
+        if args.command == "sweep":
+            return _sweep(args, command)
         return _pipeline(args, command)
     except KeyboardInterrupt:  # a Ctrl-C that reached Python before the handler was installed
         print(f"\nqscen {args.command}: interrupted at stage {command.stage}; nothing was committed",

@@ -594,8 +594,12 @@ def run_summary(
         validation: one-paragraph validation outcome.
         headline: a few named figures.
         outputs: output name -> path (strings).
+
+    A committed run with a manifest also gets ``verification``: the outcome of
+    :func:`quantum_scenarios.integrity.verify_run` (checksums, model files, probabilities
+    re-derived with qiskit), shown by the command and in the run's Prefect artifact.
     """
-    return {
+    summary = {
         "run_id": layout.run_id,
         "assets": [str(c) for c in prices.columns],
         "start": str(prices.index.min().date()),
@@ -605,3 +609,11 @@ def run_summary(
         "headline": dict(headline or {}),
         "outputs": {name: str(path) for name, path in (outputs or {}).items()},
     }
+    final = RunLayout(layout.workdir, layout.run_id, staged=False)
+    if final.manifest_path.is_file():  # a committed run with a manifest: verify it as `qscen verify` would
+        from quantum_scenarios.integrity import verify_run
+
+        report = verify_run(final.run_dir)
+        summary["verification"] = report.headline() + "".join(
+            f"; {c.name}: {c.detail}" for c in report.failures[:3])
+    return summary

@@ -2,10 +2,13 @@
 
 Usage:
     python scripts/screenshot_report.py reports/<run_id>/report.html [--out report.png]
-        [--window-size 1400,6000] [--chromium /usr/bin/chromium]
+        [--window-size 1400,auto] [--chromium /usr/bin/chromium]
 
 Chromium runs with networking features off and a throw-away profile, so the
 screenshot shows exactly what an analyst sees when opening the file from disk.
+The page is captured whole: with the default height ``auto`` the window grows
+(doubling from 6,000 px up to :data:`MAX_HEIGHT`) until the bottom of the
+capture is blank page background, and the blank tail is cropped.
 Install it on Debian/Ubuntu with ``apt-get install -y chromium``.
 """
 
@@ -20,6 +23,9 @@ import tempfile
 from pathlib import Path
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+START_HEIGHT = 6000
+MAX_HEIGHT = 96_000
+BLANK_ROWS = 40
 
 
 def find_chromium(explicit: str | None = None) -> str:
@@ -46,11 +52,35 @@ def find_chromium(explicit: str | None = None) -> str:
     )
 
 
+def _blank_tail(png: Path) -> tuple[bool, int]:
+    """Whether the last rows of a screenshot are one uniform colour, and where content ends."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        rgb = image.convert("RGB")
+        width, height = rgb.size
+        background = rgb.getpixel((width - 1, height - 1))
+        pixels = rgb.load()
+        last = height - 1
+        step = max(1, width // 200)
+        while last >= 0 and all(pixels[x, last] == background for x in range(0, width, step)):
+            last -= 1
+    return height - 1 - last >= BLANK_ROWS, last + 1
+
+
+def _crop(png: Path, height: int) -> None:
+    from PIL import Image
+
+    with Image.open(png) as image:
+        cropped = image.crop((0, 0, image.size[0], max(1, height) + 16))
+    cropped.save(png)
+
+
 def screenshot(
     report: Path,
     out: Path,
     *,
-    window_size: str = "1400,6000",
+    window_size: str = "1400,auto",
     chromium: str | None = None,
     timeout: float = 120.0,
 ) -> Path:
@@ -59,7 +89,8 @@ def screenshot(
     Args:
         report: The HTML report file.
         out: Where to write the PNG.
-        window_size: ``"WIDTH,HEIGHT"`` of the virtual window in CSS pixels.
+        window_size: ``"WIDTH,HEIGHT"`` of the virtual window in CSS pixels; ``HEIGHT`` ``auto``
+            captures the whole page, however tall.
         chromium: Browser binary; found on PATH when ``None``.
         timeout: Seconds before the browser is abandoned.
 
@@ -74,8 +105,23 @@ def screenshot(
     report = Path(report).resolve()
     if not report.is_file():
         raise FileNotFoundError(f"report not found: {report}; render it first with render_report()")
-    if not re.fullmatch(r"\d{2,5},\d{2,5}", window_size):
-        raise ValueError(f"window_size must look like '1400,6000'; received {window_size!r}")
+    if not re.fullmatch(r"\d{2,5},(\d{2,6}|auto)", window_size):
+        raise ValueError(f"window_size must look like '1400,auto' or '1400,6000'; received {window_size!r}")
+    width, height = window_size.split(",")
+    if height != "auto":
+        return _capture(report, out, window_size, chromium, timeout)
+    tall = START_HEIGHT
+    while True:
+        _capture(report, out, f"{width},{tall}", chromium, timeout)
+        blank, content = _blank_tail(out)
+        if blank or tall >= MAX_HEIGHT:
+            if blank:
+                _crop(out, content)
+            return out
+        tall = min(2 * tall, MAX_HEIGHT)
+
+
+def _capture(report: Path, out: Path, window_size: str, chromium: str | None, timeout: float) -> Path:
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
@@ -110,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("report", type=Path, help="path of report.html")
     parser.add_argument("--out", type=Path, default=None, help="PNG to write (default: beside the report)")
-    parser.add_argument("--window-size", default="1400,6000", help="WIDTH,HEIGHT in CSS pixels")
+    parser.add_argument("--window-size", default="1400,auto",
+                        help="WIDTH,HEIGHT in CSS pixels; HEIGHT auto (default) captures the whole page")
     parser.add_argument("--chromium", default=None, help="browser binary (default: found on PATH)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds before giving up")
     args = parser.parse_args(argv)

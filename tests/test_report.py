@@ -370,3 +370,95 @@ def test_report_renders_in_headless_chromium(full_report, tmp_path):
         timeout=120,
     )
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+# --------------------------------------------------------------------------- papercuts
+
+
+def _html(tmp_path, inputs: ReportInputs) -> str:
+    return render_report(inputs, tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_one_training_time_in_header_and_provenance(tmp_path) -> None:
+    inputs = make_inputs()
+    inputs.provenance["training_seconds"] = 3.25
+    html = _html(tmp_path, inputs)
+    assert "3.25 s of training" in html  # the header card shows provenance's figure, not the epochs' sum
+    assert "1 s of training" not in html
+
+
+def test_garch_residuals_are_labelled_as_residuals(tmp_path) -> None:
+    html = _html(tmp_path, make_inputs())  # transform garch_t_residuals
+    assert "Correlation matrix of the training standardised GARCH(1,1)-t residuals" in html
+    assert "Each asset's standardised GARCH(1,1)-t residuals are discretised" in html
+    assert "correlation matrix of the training data" not in html.lower()
+    inputs = make_inputs()
+    inputs.encoding["transform"] = "log_return"
+    assert "Correlation matrix of the training log returns" in _html(tmp_path, inputs)
+
+
+def test_stress_table_is_not_in_a_scroll_box(tmp_path) -> None:
+    html = _html(tmp_path, make_inputs())
+    stress = html[html.index('id="stress"'):html.index('id="backtest"')]
+    assert 'class="table-wrap full"' in stress
+    assert ".table-wrap.full { max-height: none; overflow: visible; }" in html
+
+
+def test_registers_keep_the_asset_order(tmp_path) -> None:
+    inputs = make_inputs(assets=("WTI", "SPX", "NDX"))
+    inputs.circuit_stats["registers"] = {"WTI": 2, "SPX": 2, "NDX": 2}
+    html = _html(tmp_path, inputs)
+    assert "WTI 2 · SPX 2 · NDX 2" in html
+
+
+def test_var_rejections_are_flagged(tmp_path) -> None:
+    inputs = make_inputs()
+    html = _html(tmp_path, inputs)
+    assert "no rejection" in html and "VaR rejected" not in html
+    inputs.var_backtest = pd.DataFrame({"asset": ["SPX", "portfolio"], "level": [0.99, 0.99],
+                                        "exceedances": [30, 14], "kupiec_p": [0.0004, 0.6]})
+    html = _html(tmp_path, inputs)
+    assert '<span class="badge bad">VaR rejected</span>' in html
+    assert "for: SPX: p = 0.0004." in html and "portfolio: p" not in html
+
+
+def test_verification_outcome_is_shown(tmp_path) -> None:
+    inputs = make_inputs()
+    inputs.verification = {"ok": False, "headline": "FAILED: 1 of 9 checks failed", "checks": [
+        {"name": "model file target.npy", "ok": False, "detail": "sha256 differs"},
+        {"name": "model file circuit.qpy", "ok": True, "detail": "sha256 matches"}]}
+    html = _html(tmp_path, inputs)
+    assert "Model integrity" in html and "FAILED: 1 of 9 checks failed" in html
+    assert "model file target.npy: sha256 differs" in html and "circuit.qpy: sha256 matches" not in html
+
+
+def test_screenshot_captures_tall_pages_whole(tmp_path, monkeypatch) -> None:
+    """No 6,000 px cut: the window grows until the capture ends in blank background, then is cropped."""
+    import importlib.util
+
+    from PIL import Image
+
+    spec = importlib.util.spec_from_file_location("screenshot_report", REPO / "scripts/screenshot_report.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    page_height, sizes = 9_500, []
+
+    def fake_capture(report, out, window_size, chromium, timeout):
+        width, height = (int(v) for v in window_size.split(","))
+        sizes.append(height)
+        image = Image.new("RGB", (width, height), (245, 247, 250))  # page background
+        content = Image.new("RGB", (width - 200, min(height, page_height)), (255, 255, 255))
+        content.putpixel((10, min(height, page_height) - 1), (0, 0, 0))
+        image.paste(content, (100, 0))
+        image.save(out)
+        return out
+
+    monkeypatch.setattr(module, "_capture", fake_capture)
+    report = tmp_path / "report.html"
+    report.write_text("<html></html>")
+    out = module.screenshot(report, tmp_path / "shot.png", chromium="unused")
+    assert sizes == [6_000, 12_000]
+    with Image.open(out) as image:
+        assert image.size == (1400, page_height + 16)
+    with pytest.raises(ValueError, match="window_size must look like '1400,auto'"):
+        module.screenshot(report, tmp_path / "x.png", window_size="big")

@@ -88,6 +88,7 @@ def build_report_inputs(
     provenance: dict[str, Any],
     dataset_path: str | None,
     noise: dict[str, Any] | None = None,
+    verification: dict[str, Any] | None = None,
 ) -> ReportInputs:
     """Collect every stage's output into :class:`ReportInputs`.
 
@@ -106,6 +107,7 @@ def build_report_inputs(
         provenance: run id, time, config, versions, seeds, durations, outputs.
         dataset_path: the scenario dataset folder.
         noise: the noise and mitigation figures of a noisy run (``mitigation.noise_report``), or None.
+        verification: the saved model's integrity check (``integrity.verify_model(...).to_dict()``), or None.
     """
     contract = encoding.contract.to_dict()
     contract["clipped"] = dict(encoding.clipped)
@@ -132,6 +134,7 @@ def build_report_inputs(
         provenance=provenance,
         dataset_path=dataset_path,
         noise=noise,
+        verification=verification,
         comparison=getattr(evaluation, "comparison", None),
         backtests=getattr(evaluation, "backtests", None),
         stylized=getattr(evaluation, "stylized", None),

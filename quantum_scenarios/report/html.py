@@ -95,6 +95,8 @@ class ReportInputs:
         provenance: ``run_id``, ``created_at``, ``config`` (nested dict),
             ``versions``, ``seeds``, ``git_commit``, ``durations``, ``outputs``.
         dataset_path: Path of the Parquet scenario dataset, or ``None``.
+        verification: :meth:`quantum_scenarios.integrity.VerificationReport.to_dict` of the
+            saved model (checksums, probabilities re-derived with qiskit), or ``None``.
     """
 
     run_id: str
@@ -118,6 +120,7 @@ class ReportInputs:
     provenance: dict[str, Any]
     dataset_path: str | None = None
     noise: dict[str, Any] | None = None
+    verification: dict[str, Any] | None = None
     comparison: pd.DataFrame | None = None
     backtests: pd.DataFrame | None = None
     stylized: pd.DataFrame | None = None
@@ -381,7 +384,9 @@ def _circuit_items(stats: Mapping[str, Any]) -> list[tuple[str, str]]:
     items = []
     for key, value in stats.items():
         if isinstance(value, Mapping) and all(_is_number(v) for v in value.values()):
-            ordered = sorted(value.items(), key=lambda kv: (-kv[1], str(kv[0])))
+            # registers keep the circuit's order (the asset order of every other section); counts sort by size
+            ordered = list(value.items()) if key == "registers" else sorted(
+                value.items(), key=lambda kv: (-kv[1], str(kv[0])))
             items.append((_pretty_key(key), " · ".join(f"{k} {_format_value(v)}" for k, v in ordered)))
         else:
             items.append((_pretty_key(key), _format_value(value)))
@@ -509,11 +514,44 @@ def _headline(inputs: ReportInputs, corr_error: float) -> list[dict[str, Any]]:
         cards.append(card("Simulated paths", f"{n_paths:,}", f"{horizon} trading days"))
     if inputs.history is not None and not inputs.history.empty:
         note = ""
-        if "seconds" in inputs.history:
+        seconds = (inputs.provenance or {}).get("training_seconds")  # the one figure provenance shows too
+        if seconds is None and "seconds" in inputs.history:
             seconds = float(pd.to_numeric(inputs.history["seconds"], errors="coerce").sum())
-            note = f"{_format_value(seconds)} s of training"
+        if seconds is not None:
+            note = f"{_format_value(float(seconds))} s of training"
         cards.append(card("Training epochs", f"{len(inputs.history):,}", note))
+    if inputs.verification:
+        ok = bool(inputs.verification.get("ok"))
+        cards.append(card("Model integrity", "verified" if ok else "FAILED",
+                          str(inputs.verification.get("headline", "")), ok))
     return cards
+
+
+def _modelled(encoding: Mapping[str, Any]) -> str:
+    """What the qGAN learned, in words: GARCH residuals are not returns."""
+    transform = str((encoding or {}).get("transform", ""))
+    if "residual" in transform:
+        return "standardised GARCH(1,1)-t residuals"
+    return "simple returns" if "simple" in transform else "log returns"
+
+
+def _backtest_rejections(table: pd.DataFrame | None, threshold: float = 0.05) -> list[str]:
+    """Rows of the VaR backtest whose coverage test rejects the VaR level (p-value below ``threshold``)."""
+    if table is None or table.empty:
+        return []
+    frame = table.reset_index() if not isinstance(table.index, pd.RangeIndex) else table
+    pcols = [c for c in frame.columns if re.search(r"(p[_ ]?value|^p$|pval|_p$)", str(c).lower())]
+    if not pcols:
+        return []
+    labels = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c]) and c not in pcols]
+    out = []
+    for _, row in frame.iterrows():
+        values = pd.to_numeric(pd.Series([row[c] for c in pcols]), errors="coerce")
+        low = values[values < threshold]
+        if len(low):
+            name = " · ".join(str(row[c]) for c in labels) or "row"
+            out.append(f"{name}: p = {_format_value(float(low.min()))}")
+    return out
 
 
 def _fan_summary(inputs: ReportInputs) -> dict[str, Any] | None:
@@ -628,6 +666,9 @@ def build_context(inputs: ReportInputs) -> dict[str, Any]:
         "fan_horizon": np.shape(trajectories)[1] if trajectories is not None else None,
         "stress": _table(inputs.stress_table),
         "backtest": _table(inputs.var_backtest),
+        "backtest_rejections": _backtest_rejections(inputs.var_backtest),
+        "modelled": _modelled(inputs.encoding),
+        "verification": inputs.verification,
         "provenance": _provenance_context(provenance),
         "dataset_path": str(inputs.dataset_path) if inputs.dataset_path else None,
         "duckdb_query": _duckdb_query(inputs.dataset_path),
