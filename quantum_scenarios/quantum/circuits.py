@@ -382,10 +382,26 @@ def _monomial(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return rows, matrix[rows, np.arange(matrix.shape[1])]
 
 
+_MATRICES: dict[Any, np.ndarray] = {}
+
+
+def _matrix(op: Any) -> np.ndarray:
+    """``Operator(op).data`` of a parameter-free gate, cached by name and numeric parameters."""
+    try:
+        key = (op.name, op.num_qubits, tuple(float(v) for v in op.params))
+    except (TypeError, ValueError):  # matrix-valued or symbolic parameters: no cache
+        return Operator(op).data
+    if key not in _MATRICES:
+        if len(_MATRICES) > 4096:
+            _MATRICES.clear()
+        _MATRICES[key] = Operator(op).data
+    return _MATRICES[key]
+
+
 def _supported(op: Any) -> bool:
     if op.num_qubits == 1:
         return not op.is_parameterized() or op.name in ROTATION_AXES
-    return not op.is_parameterized() and _monomial(Operator(op).data) is not None
+    return not op.is_parameterized() and _monomial(_matrix(op)) is not None
 
 
 def _expand(circuit: QuantumCircuit, instruction: CircuitInstruction) -> list[tuple[Any, list[int]]]:
@@ -434,14 +450,14 @@ def layer_circuit(circuit: QuantumCircuit, parameters: Sequence[Parameter]) -> L
                     generator = _ROTATION_GENERATORS[ROTATION_AXES[op.name]]
                     slot = (i, coef / 2, offset / 2, np.eye(2, dtype=complex), generator)
                 else:
-                    slot = (0, 0.0, 0.0, Operator(op).data, np.zeros((2, 2), dtype=complex))
+                    slot = (0, 0.0, 0.0, _matrix(op), np.zeros((2, 2), dtype=complex))
                 stage = max(last[qargs[0]], 0)
                 stage += stage % 2  # rotation stages are even
                 slots.setdefault(stage // 2, [[] for _ in range(n)])[qargs[0]].append(slot)
             else:
                 stage = max(max(last[q] for q in qargs), 0)
                 stage += 1 - stage % 2  # fixed stages are odd
-                fixed.setdefault(stage // 2, []).append((Operator(op).data, qargs))
+                fixed.setdefault(stage // 2, []).append((_matrix(op), qargs))
             for q in qargs:
                 last[q] = stage
 
@@ -491,6 +507,15 @@ def _prefix_state(circuit: QuantumCircuit, prefix: list[CircuitInstruction]) -> 
         state[0] = 1.0
     if not rest:
         return np.asarray(state, dtype=np.float64)
+    if state is None and all(len(i.qubits) == 1 and not i.clbits for i in rest):  # a product state (e.g. H layer)
+        factors = [np.array([1.0 + 0j, 0.0]) for _ in range(n)]
+        for instruction in rest:
+            q = circuit.find_bit(instruction.qubits[0]).index
+            factors[q] = _matrix(instruction.operation) @ factors[q]
+        product = factors[n - 1]
+        for q in range(n - 2, -1, -1):  # qubit 0 is the least significant index bit
+            product = np.outer(product, factors[q]).ravel()
+        return product
     remainder = QuantumCircuit(*circuit.qregs, *circuit.cregs)
     for instruction in rest:
         remainder.append(instruction)
@@ -512,13 +537,22 @@ def _fixed_stage(gates: tuple[tuple[np.ndarray, tuple[int, ...]], ...], num_qubi
     sign: np.ndarray | None = None  # bool, True where the phase is -1
     phase: np.ndarray | None = None  # complex phases once a non-±1 value appears
 
+    identity_bits: dict[int, np.ndarray] = {}  # bool bits of the identity, reused by every diagonal gate
+
     def bit(q: int) -> np.ndarray:
         return ((index if target is None else target) >> q) & 1
+
+    def is_set(q: int) -> np.ndarray:
+        if target is not None:
+            return bit(q).astype(bool)
+        if q not in identity_bits:
+            identity_bits[q] = bit(q).astype(bool)
+        return identity_bits[q]
 
     for matrix, qargs in gates:
         rows, values = _monomial(matrix)
         if np.array_equal(rows, np.arange(rows.size)) and np.allclose(values[:-1], 1) and np.isclose(values[-1], -1):
-            flip = np.logical_and.reduce([bit(q).astype(bool) for q in qargs])  # CZ, CCZ...: -1 on all-ones
+            flip = np.logical_and.reduce([is_set(q) for q in qargs])  # CZ, CCZ...: -1 on all-ones
             sign = flip if sign is None else sign ^ flip
             continue
         local = sum(bit(q) << t for t, q in enumerate(qargs))
