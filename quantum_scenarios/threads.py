@@ -30,6 +30,7 @@ from contextlib import contextmanager
 
 __all__ = [
     "MULTI_THREAD_MIN_QUBITS",
+    "apply_process_policy",
     "apply_thread_policy",
     "choose_threads",
     "cpu_budget",
@@ -117,3 +118,17 @@ def thread_policy(num_qubits: int | None = None, *, requested: int | None = None
     finally:
         if torch.get_num_threads() != previous:
             torch.set_num_threads(previous)
+
+
+def apply_process_policy() -> None:
+    """At a process entry point (the CLI): one thread for every OpenMP/BLAS pool not set by the user.
+
+    Sets ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS`` and ``OPENBLAS_NUM_THREADS`` to 1 where unset
+    (they reach child processes too: the Prefect server, Dask workers), and torch's threads by
+    :func:`apply_thread_policy` if torch is already imported. Training then raises torch's
+    threads where the policy allows (large states on idle cores).
+    """
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+    if "torch" in sys.modules:
+        apply_thread_policy()

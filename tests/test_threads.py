@@ -63,3 +63,17 @@ def test_apply_and_context_manager_set_and_restore_torch_threads() -> None:
         assert apply_thread_policy(4) == 1 and torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(previous)
+
+
+def test_process_policy_sets_unset_pools_to_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")  # the user's choice stays
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    previous = torch.get_num_threads()
+    try:
+        threads.apply_process_policy()
+        assert os.environ["OMP_NUM_THREADS"] == "1" and os.environ["OPENBLAS_NUM_THREADS"] == "1"
+        assert os.environ["MKL_NUM_THREADS"] == "3"
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(previous)
