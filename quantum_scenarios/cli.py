@@ -563,6 +563,9 @@ def _sweep(args: argparse.Namespace, command: _Command) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``qscen``; returns the process exit code."""
     args = build_parser().parse_args(argv)
+    from quantum_scenarios.threads import apply_process_policy
+
+    apply_process_policy()  # one thread per OpenMP/BLAS pool unless set; training raises torch's where it helps
     command = _Command(args.command, getattr(args, "verbose", False))
     in_main_thread = sys.modules["threading"].current_thread() is sys.modules["threading"].main_thread()
     if in_main_thread:
