@@ -108,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--dask-address", help="scheduler of an existing Dask cluster (default: a local cluster)")
     sweep.add_argument("--workers", type=int, help="workers of the local cluster (default: one per core)")
 
+    sweep = sub.add_parser("sweep", help="train and score a grid of configurations on a Dask cluster")
+    _add_common(sweep)
+    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=VALUES",
+                       help="option and its values as a YAML list, e.g. --grid 'circuit.reps=[2,4]' (repeatable)")
+    sweep.add_argument("--metric", default="qgan_fidelity_out", help="metric that ranks configurations")
+    sweep.add_argument("--minimize", action="store_true", help="smaller metric is better (e.g. qgan_kl_out)")
+    sweep.add_argument("--dask-address", help="scheduler of an existing Dask cluster (default: a local cluster)")
+    sweep.add_argument("--workers", type=int, help="workers of the local cluster (default: one per core)")
+
     verify = sub.add_parser("verify", help="check a finished run's checksums and model files")
     verify.add_argument("run", help="run id (under --workdir) or the path of data/runs/<run_id>")
     verify.add_argument("--workdir", type=Path, help="folder holding data/runs/ (default: .)")
@@ -560,6 +569,37 @@ def _sweep(args: argparse.Namespace, command: _Command) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace, command: _Command) -> int:
+    """``qscen sweep``: the grid over the base configuration, mapped onto a Dask cluster."""
+    from quantum_scenarios.config import SweepConfig
+
+    config = _resolve_config(args)
+    grid: dict[str, list[Any]] = {}
+    for item in args.grid:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ValueError(f"--grid {item!r} must look like section.field=[v1,v2], e.g. --grid 'circuit.reps=[2,4]'")
+        values = yaml.safe_load(raw)
+        grid[key.strip()] = values if isinstance(values, list) else [values]
+    sweep = SweepConfig(grid=grid or SweepConfig().grid, metric=args.metric, maximize=not args.minimize,
+                        dask_address=args.dask_address, workers=args.workers)
+    with _quiet_prefect(args.verbose, False), _prefect_api(command):
+        command.stage = "sweep"
+        started = time.perf_counter()
+        from flows.sweep_pipeline import sweep_pipeline
+
+        result = _run_flow(sweep_pipeline, sweep=sweep, **dict(config))
+    table = result["table"]
+    print(f"\nsweep finished in {time.perf_counter() - started:.1f} s — {result['sweep_id']}: "
+          f"{result['configurations']} configurations, {result['failed']} failed")
+    shown = [c for c in [*sweep.grid, "status", sweep.metric, "seconds"] if c in table.columns]
+    print(table[shown].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"  best by {sweep.metric}: {result['best']}")
+    for name, path in result["outputs"].items():
+        print(f"  {name:<8} {path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``qscen``; returns the process exit code."""
     args = build_parser().parse_args(argv)
@@ -575,6 +615,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _config_show(args)
         if args.command == "verify":
             return _verify(args)
+        if args.command == "sweep":
+            return _sweep(args, command)
         if args.command == "sweep":
             return _sweep(args, command)
         return _pipeline(args, command)
