@@ -108,15 +108,6 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--dask-address", help="scheduler of an existing Dask cluster (default: a local cluster)")
     sweep.add_argument("--workers", type=int, help="workers of the local cluster (default: one per core)")
 
-    sweep = sub.add_parser("sweep", help="train and score a grid of configurations on a Dask cluster")
-    _add_common(sweep)
-    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=VALUES",
-                       help="option and its values as a YAML list, e.g. --grid 'circuit.reps=[2,4]' (repeatable)")
-    sweep.add_argument("--metric", default="qgan_fidelity_out", help="metric that ranks configurations")
-    sweep.add_argument("--minimize", action="store_true", help="smaller metric is better (e.g. qgan_kl_out)")
-    sweep.add_argument("--dask-address", help="scheduler of an existing Dask cluster (default: a local cluster)")
-    sweep.add_argument("--workers", type=int, help="workers of the local cluster (default: one per core)")
-
     verify = sub.add_parser("verify", help="check a finished run's checksums and model files")
     verify.add_argument("run", help="run id (under --workdir) or the path of data/runs/<run_id>")
     verify.add_argument("--workdir", type=Path, help="folder holding data/runs/ (default: .)")
@@ -175,6 +166,11 @@ def _os_message(exc: OSError) -> str | None:
     text = str(exc)
     where = exc.filename or ""
     code = exc.errno
+    if code == errno.EFBIG or "File too large" in text:
+        return (f"file too large{' writing ' + str(where) if where else ''} (a file-size limit or quota): raise "
+                "the limit or choose another --workdir; nothing was committed")
+    if code == errno.ENOTDIR:
+        return f"{where or 'a path'} is not a folder: choose another --workdir; nothing was committed"
     if code == errno.ENOSPC or "No space left on device" in text:
         return (f"no space left on device{' writing ' + str(where) if where else ''}: free some space or choose "
                 "another --workdir; nothing was committed")
@@ -427,11 +423,34 @@ def _print_summary(title: str, summary: dict[str, Any], seconds: float) -> None:
 
 
 def _run_flow(flow: Any, **kwargs: Any) -> dict[str, Any]:
+    """Run a flow in a worker thread; the main thread stays free to handle SIGINT/SIGTERM at once.
+
+    In the main thread Prefect would swap in its own SIGTERM handler for the flow's duration, and
+    a process blocked inside Prefect (waiting for a concurrency slot, say) would not react to
+    SIGTERM. In a worker thread the command's handlers stay in charge.
+    """
+    import contextvars
     import inspect
+    import threading
 
     accepted = inspect.signature(flow.fn).parameters
-    state = flow(return_state=True, **{k: v for k, v in kwargs.items() if k in accepted})
-    return state.result(raise_on_failure=True)
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            state = flow(return_state=True, **{k: v for k, v in kwargs.items() if k in accepted})
+            outcome["summary"] = state.result(raise_on_failure=True)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            outcome["error"] = exc
+
+    context = contextvars.copy_context()  # Prefect's settings context (e.g. a test harness's API URL)
+    worker = threading.Thread(target=context.run, args=(target,), name="qscen-flow", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.2)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["summary"]
 
 
 def _check_workdir(workdir: Path) -> None:
@@ -465,9 +484,12 @@ def _preflight(args: argparse.Namespace, config: PipelineConfig, command: _Comma
         asset_col=source.asset_col, price_col=source.price_col, align=source.align,
         ffill_limit=source.ffill_limit, return_kind=source.return_kind, tickers=source.tickers,
     )
+    from quantum_scenarios.market.validation import quick_check
+
+    command.stage = "preflight"
+    quick_check(data, mode=config.validation.mode, max_gap_days=config.validation.max_gap_days)
     if args.command == "validate":
         return
-    command.stage = "preflight"
     checked = preflight(
         data.returns, num_qubits=config.encoding.num_qubits, split_date=config.evaluation.split_date,
         quantiles=config.encoding.quantiles, margin=config.encoding.margin,
@@ -569,37 +591,6 @@ def _sweep(args: argparse.Namespace, command: _Command) -> int:
     return 0
 
 
-def _sweep(args: argparse.Namespace, command: _Command) -> int:
-    """``qscen sweep``: the grid over the base configuration, mapped onto a Dask cluster."""
-    from quantum_scenarios.config import SweepConfig
-
-    config = _resolve_config(args)
-    grid: dict[str, list[Any]] = {}
-    for item in args.grid:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise ValueError(f"--grid {item!r} must look like section.field=[v1,v2], e.g. --grid 'circuit.reps=[2,4]'")
-        values = yaml.safe_load(raw)
-        grid[key.strip()] = values if isinstance(values, list) else [values]
-    sweep = SweepConfig(grid=grid or SweepConfig().grid, metric=args.metric, maximize=not args.minimize,
-                        dask_address=args.dask_address, workers=args.workers)
-    with _quiet_prefect(args.verbose, False), _prefect_api(command):
-        command.stage = "sweep"
-        started = time.perf_counter()
-        from flows.sweep_pipeline import sweep_pipeline
-
-        result = _run_flow(sweep_pipeline, sweep=sweep, **dict(config))
-    table = result["table"]
-    print(f"\nsweep finished in {time.perf_counter() - started:.1f} s — {result['sweep_id']}: "
-          f"{result['configurations']} configurations, {result['failed']} failed")
-    shown = [c for c in [*sweep.grid, "status", sweep.metric, "seconds"] if c in table.columns]
-    print(table[shown].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    print(f"  best by {sweep.metric}: {result['best']}")
-    for name, path in result["outputs"].items():
-        print(f"  {name:<8} {path}")
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``qscen``; returns the process exit code."""
     args = build_parser().parse_args(argv)
@@ -615,8 +606,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _config_show(args)
         if args.command == "verify":
             return _verify(args)
-        if args.command == "sweep":
-            return _sweep(args, command)
         if args.command == "sweep":
             return _sweep(args, command)
         return _pipeline(args, command)

@@ -42,6 +42,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import pandas as pd
 
 import pytest
 
@@ -238,3 +239,20 @@ def test_a_second_writer_of_the_same_run_id_fails_at_once(capsys, tmp_path, no_s
     finally:
         child.kill()
         child.wait()
+
+
+def test_missing_prices_and_gaps_fail_before_prefect(capsys, tmp_path, make_prices, no_server) -> None:
+    prices = make_prices(400, ("AAA", "BBB"), seed=6)
+    prices.iloc[100, 0] = float("nan")
+    holes = tmp_path / "holes.csv"
+    prices.to_csv(holes)
+    assert main(["validate", str(holes), "--workdir", str(tmp_path / "w")]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "missing_price" in err and "set source.align=ffill" in err
+    gap = make_prices(400, ("AAA", "BBB"), seed=6)
+    gap.index = gap.index.where(gap.index < gap.index[200], gap.index + pd.Timedelta(days=60))
+    path = tmp_path / "gap.csv"
+    gap.to_csv(path)
+    assert main(["run", "--source", str(path), "--mode", "repair", "--workdir", str(tmp_path / "w")]) == 1
+    assert "validation.max_gap_days" in capsys.readouterr().err
+    assert not (tmp_path / "w" / "reports").exists()

@@ -557,6 +557,23 @@ def _gap_failures(data: MarketData, max_gap_days: int) -> list[ExpectationFailur
     )]
 
 
+def quick_check(data: MarketData, *, mode: str = "strict", max_gap_days: int = 10) -> None:
+    """The checks that need no great-expectations run, for failing in seconds before a pipeline starts.
+
+    Gaps longer than ``max_gap_days`` fail in both modes; missing prices that alignment
+    dropped fail in ``strict`` mode (``repair`` quarantines them later). The message is the
+    one :func:`validate_market` gives.
+
+    Raises:
+        ValidationFailedError: as :func:`validate_market` would for these rules.
+    """
+    failures = _gap_failures(data, int(max_gap_days))
+    if mode == "strict":
+        failures = _missing_failures(data) + failures
+    if failures:
+        raise ValidationFailedError(_error_message(data, mode, failures, None))
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -599,7 +616,9 @@ def _error_message(data: MarketData, mode: str, failures: list[ExpectationFailur
             "Gaps: a return across a gap would be read as one day's return. Restrict the dates "
             "(source.start / source.end), fill the gap in the input, or raise validation.max_gap_days."
         )
-    if mode == "repair":
+    if rules <= {GAP_RULE, MISSING_RULE}:
+        pass  # the hints above say what to do
+    elif mode == "repair":
         lines.append(
             "Repair cannot fix these by dropping rows (too few rows left, or a persistent jump): "
             "fix the input or relax the bounds (min_rows, min_observations, max_abs_return)."
