@@ -522,7 +522,7 @@ def _pipeline(args: argparse.Namespace, command: _Command) -> int:
     config = _resolve_config(args)
     output = config.output
     show_bar = not getattr(args, "no_progress", False) and sys.stderr.isatty()
-    lines = not getattr(args, "no_progress", False) and not show_bar
+    lines = not getattr(args, "no_progress", False)  # stage lines; with a TTY the epochs go to the bar
     lock_held = False
     try:
         if output.run_id:

@@ -40,6 +40,7 @@ from quantum_scenarios.quantum import mitigation as mitigation_module
 from quantum_scenarios.quantum import noisy as noisy_module
 from quantum_scenarios.model import save_model
 from quantum_scenarios.quantum.circuits import GeneratorCircuit, build_generator
+from quantum_scenarios.runs import resume_checkpoint
 from tasks.runs import RunContext
 
 _CACHE = INPUTS + TASK_SOURCE
@@ -155,6 +156,14 @@ def train_task(
     """Build the generator circuit and train the qGAN (cached on its inputs)."""
     hardware, mitigation = hardware or HardwareConfig(), mitigation or MitigationConfig()
     generator = build_circuit(encoded, circuit, hardware)
+    resume = None
+    if checkpoint_dir and training.checkpoint_every:  # a rerun of a killed run resumes from its last checkpoint
+        key = _train_cache_key(None, {"encoded": encoded, "circuit": circuit, "executor": executor, "training": training,
+                                      "hardware": hardware, "mitigation": mitigation})
+        resume = resume_checkpoint(checkpoint_dir, key)
+        if resume is not None:
+            print(f"qscen: resuming training from checkpoint {resume.name} of an interrupted attempt", file=sys.stderr)
+            get_run_logger().warning("resuming training from checkpoint %s", resume)
     callback, bar = _progress_printer(training.epochs, show_progress)
     if publish_progress:  # the qgan-training-progress artifact (a sweep's many trainings skip it)
         callback = _with_progress_artifact(callback, training.epochs)
@@ -188,6 +197,7 @@ def train_task(
             threads=executor.threads,
             shot_budget=executor.shot_budget,
             initial_theta=_warm_start(training, encoded, generator),
+            resume_from=resume,
             progress=callback,
         )
     finally:

@@ -16,6 +16,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from quantum_scenarios import io
+from quantum_scenarios.integrity import verify_model
 from quantum_scenarios.report import render_report
 from quantum_scenarios.report.contents import build_report_inputs
 from quantum_scenarios.evaluation import Evaluation
@@ -70,6 +71,8 @@ def write_scenarios_task(scenarios: ScenarioSet, run: RunContext, metadata: dict
 @task(name="render-report", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def render_report_task(run: RunContext, pieces: dict[str, Any]) -> str:
     """Gather the stages' outputs into the report and render the self-contained HTML page."""
+    if run.layout.model_dir.is_dir() and "verification" not in pieces:  # the report shows the model's integrity
+        pieces = {**pieces, "verification": verify_model(run.layout.model_dir).to_dict()}
     inputs = build_report_inputs(run_id=run.run_id, report_dir=run.layout.final_report_dir, **pieces)
     return str(render_report(inputs, run.layout.report_path))
 
@@ -126,6 +129,7 @@ def publish_artifacts_task(
         f"* assets: {', '.join(summary['assets'])}",
         f"* dates: {summary['start']} .. {summary['end']} ({summary['rows']} rows)",
         f"* validation: {summary['validation'].splitlines()[0]}",
+        *([f"* integrity: {summary['verification']}"] if summary.get("verification") else []),
         "",
         "| figure | value |",
         "|---|---|",
