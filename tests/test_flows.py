@@ -73,3 +73,29 @@ def test_validate_bundled_writes_parquet_and_data_docs(tmp_path, bundled_market,
     assert (returns[["SP500", "NASDAQ", "WTI"]].to_numpy() == expected.to_numpy()).all()
     assert (tmp_path / "reports" / "b" / "validation" / "index.html").is_file()
     assert "SP500, NASDAQ, WTI" in capsys.readouterr().out
+
+
+def test_cached_stage_results_go_to_the_configured_storage_block(tmp_path) -> None:
+    """PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK moves the encode/train cache (object storage for several workers)."""
+    import numpy as np
+    from prefect import flow
+    from prefect.filesystems import LocalFileSystem
+    from prefect.settings import PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK, temporary_settings
+
+    from quantum_scenarios.config import EncodingConfig
+    from tasks.quantum import encode_task
+
+    shared = tmp_path / "shared-results"
+    LocalFileSystem(basepath=str(shared)).save("qscen-results", overwrite=True)
+    values = pd.DataFrame(np.random.default_rng(0).normal(0, 0.01, size=(400, 2)), columns=["AAA", "BBB"])
+
+    @flow
+    def encode_twice():
+        first = encode_task(values, EncodingConfig(num_qubits=2), "log_return", return_state=True)
+        second = encode_task(values, EncodingConfig(num_qubits=2), "log_return", return_state=True)
+        return first, second
+
+    with temporary_settings(updates={PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK: "local-file-system/qscen-results"}):
+        first, second = encode_twice()
+    assert first.is_completed() and second.name == "Cached"
+    assert [p for p in shared.rglob("*") if p.is_file()], "no cached result written to the storage block"
