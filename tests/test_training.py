@@ -236,3 +236,18 @@ def test_training_applies_the_thread_policy_and_restores_threads(encoding, gener
         train_qgan(encoding, generator, metrics_every=0)
     with pytest.raises(ValueError, match="threads must be >= 1"):
         train_qgan(encoding, generator, threads=0)
+
+
+def test_a_run_stopped_between_measured_epochs_ends_on_metrics(encoding, generator):
+    # what train_qgan does when the shot budget stops it on an unmeasured epoch
+    from quantum_scenarios.gan.training import _Run
+
+    config = train_qgan(encoding, generator, **_fast(epochs=1)).config
+    run = _Run(encoding, generator, {**config, "loss": "renyi", "renyi_alpha": 0.5, "epochs": 10, "metrics_every": 5})
+    for _ in range(3):
+        run.train_epoch()
+    assert np.isnan(run.history[-1].kl)
+    run.measure_last()
+    p = Statevector(generator.bind(run.theta.detach().numpy())).probabilities()
+    assert run.history[-1].kl == pytest.approx(kl_divergence(encoding.target, p), rel=1e-9)
+    assert np.isnan(run.history[-2].kl)  # only the last record is filled in

@@ -292,6 +292,7 @@ def train_qgan(
             last = record.epoch == epochs or run.stopped_early
             if checkpoint_every and (record.epoch % checkpoint_every == 0 or last):
                 save_checkpoint(checkpoint_path(checkpoint_dir, record.epoch), run.state())
+        run.measure_last()  # a run stopped between measured epochs (shot budget) still ends on metrics
     return TrainingResult(
         theta=run.theta.detach().cpu().numpy().copy(),
         probabilities=run.final_probabilities(),
@@ -375,6 +376,18 @@ class _Run:
         if smooth:
             counts += 0.5
         return counts / counts.sum()
+
+    def measure_last(self) -> None:
+        """Fill in KL, JS and fidelity of the last record if its epoch was not a measured one."""
+        if not self.history or not math.isnan(self.history[-1].kl):
+            return
+        p = self.final_probabilities()
+        self.history[-1] = dataclasses.replace(
+            self.history[-1],
+            kl=float(kl_divergence(self.target, p)),
+            js=float(js_divergence(self.target, p)),
+            fidelity=float(classical_fidelity(self.target, p)),
+        )
 
     def final_probabilities(self) -> np.ndarray:
         current = self._current()
