@@ -231,3 +231,23 @@ def test_extrapolation_weights_reproduce_the_extrapolation():
     np.testing.assert_allclose(extrapolation_weights([1, 3, 5], "richardson"), [15 / 8, -5 / 4, 3 / 8], atol=1e-14)
     with pytest.raises(ValueError, match="has no linear weights"):
         extrapolation_weights([1, 3, 5], "exponential")
+
+
+def test_report_noise_context_lists_rows_costs_and_execution():
+    from quantum_scenarios.report.html import _noise_context
+
+    noise = {
+        "backend": "fake_manila", "shots": 100, "seed": 1, "ideal_exact_fidelity": 0.9, "note": None,
+        "circuit": {"logical": {"depth": 5, "two_qubit_gates": 2, "width": 3},
+                    "transpiled": {"depth": 9, "two_qubit_gates": 2, "active_qubits": 3, "layout": [0, 1, 2],
+                                   "estimated_success_probability": 0.95}},
+        "rows": [{"option": "ideal", "fidelity": 0.9, "recovered": 1.0, "circuits": 0, "shots": 0},
+                 {"option": "noisy", "fidelity": 0.8, "recovered": 0.0, "circuits": 1, "shots": 100}],
+        "execution": {"shots": 1234, "job_success_rate": 1.0},
+    }
+    context = _noise_context(noise)
+    assert context["table"]["columns"] == ["option", "fidelity to data", "noise loss recovered", "circuits", "shots"]
+    assert [row[0]["text"] for row in context["table"]["rows"]] == ["ideal", "noisy"]
+    labels = dict(context["items"])
+    assert labels["Device"] == "fake_manila" and "Training: Shots" in labels
+    assert _noise_context(None) is None

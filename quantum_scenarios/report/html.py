@@ -712,6 +712,7 @@ def _noise_context(noise: Mapping[str, Any] | None) -> dict[str, Any] | None:
         ("Estimated success probability", _format_value(transpiled.get("estimated_success_probability"))),
         ("Exact ideal fidelity to data", _format_value(noise.get("ideal_exact_fidelity"))),
     ]
+    items += [(f"Training: {_pretty_key(k)}", _format_value(v)) for k, v in (noise.get("execution") or {}).items()]
     return {"table": _table(rows), "circuit": _table(figures_table), "items": items, "note": noise.get("note")}
 
 
