@@ -153,6 +153,11 @@ def _resolve_config(args: argparse.Namespace) -> PipelineConfig:
 
 
 def _pydantic_message(exc: Any) -> str:
+    ours = {"PipelineConfig", *(f.annotation.__name__ for f in PipelineConfig.model_fields.values())}
+    if getattr(exc, "title", None) not in ours:  # Prefect's own settings (environment variables PREFECT_...)
+        details = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')} (got {e.get('input')!r})"
+                            for e in exc.errors())
+        return f"invalid Prefect setting ({exc.title}): {details}; fix the PREFECT_... environment variable"
     parts = []
     for error in exc.errors():
         loc = ".".join(str(p) for p in error.get("loc", ()) if not isinstance(p, int))
@@ -337,7 +342,9 @@ def _quiet_prefect(verbose: bool, progress_lines: bool) -> Iterator[None]:
         handler = logging.StreamHandler(sys.stderr)
         handler.setLevel(logging.INFO)
         handler.setFormatter(logging.Formatter("  %(asctime)s %(message)s", "%H:%M:%S"))
-        handler.addFilter(lambda record: not str(record.msg).startswith("Finished in state"))
+        handler.addFilter(  # progress only: failures reach the user as the command's one error line
+            lambda record: record.levelno == logging.INFO and not record.exc_info
+            and not str(record.msg).startswith("Finished in state"))
         task_log.addHandler(handler)
         task_log.setLevel(logging.INFO)
         task_log.propagate = False
@@ -513,6 +520,11 @@ def _verify(args: argparse.Namespace) -> int:
     target = Path(args.run)
     if not target.is_dir():
         target = Path(args.workdir or ".") / "data" / "runs" / args.run
+    if not target.is_dir():
+        raise FileNotFoundError(
+            f"run {args.run!r} not found: {target} does not exist; pass a run id (with --workdir) or the path "
+            "of data/runs/<run_id>"
+        )
     report = verify_run(target)
     print(report.describe())
     return 0 if report.ok else EXIT_ERROR
@@ -536,6 +548,10 @@ def _pipeline(args: argparse.Namespace, command: _Command) -> int:
             runs.check_writable(output.workdir.resolve(), output.run_id, args.command)  # may have changed while waiting
         command.stage = "workdir check"
         _check_workdir(output.workdir)
+        if not os.environ.get("PREFECT_API_URL"):
+            from quantum_scenarios.server import startup_timeout
+
+            startup_timeout()  # a bad PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS fails before anything runs
         _preflight(args, config, command)
         with _quiet_prefect(args.verbose, lines), _prefect_api(command):
             command.stage = "pipeline"

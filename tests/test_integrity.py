@@ -147,4 +147,4 @@ def test_qscen_verify_exits_zero_on_a_good_run_and_one_on_a_damaged_one(run_dir,
     out = capsys.readouterr().out
     assert "FAIL file model/discriminator.pt: sha256" in out and "FAIL model file discriminator.pt" in out
     assert main(["verify", "nope", "--workdir", str(workdir)]) == 1
-    assert "does not exist" in capsys.readouterr().out
+    assert "qscen verify: error: run 'nope' not found:" in capsys.readouterr().err
