@@ -86,12 +86,7 @@ def main() -> None:
             variants = {"uniform": None, "empirical": None} if mode == "copula" else {"empirical": None}
             for dequantise in variants:
                 if mode == "copula":
-                    model.dequantise = dequantise
-                    from quantum_scenarios.scenarios.trajectories import generator_draw
-
-                    model._draw_cells = generator_draw(
-                        model.grid, model.probabilities, reference=model._u_train if dequantise == "empirical" else None
-                    )
+                    model.set_dequantise(dequantise)
                 big = sample_kl(x, model.draw(100_000, np.random.default_rng(seed)))
                 small = sample_kl(x, model.draw(10_000, np.random.default_rng(seed)))
                 grid_kl = float(kl_divergence(model.grid.target, model.probabilities))

@@ -99,12 +99,14 @@ def main() -> None:
         model.fit(train)
         summary = model.summary()
         training[name] = {"epochs_to_convergence": summary.get("epochs_to_convergence"),
-                          "seconds": time.perf_counter() - started, "peak_memory_mb": summary.get("peak_memory_mb")}
+                          "seconds": time.perf_counter() - started, "peak_memory_mb": summary.get("peak_memory_mb"),
+                          "epochs_run": summary.get("epochs_run")}
         models[name] = model
         print(f"  fitted {name}: {training[name]['seconds']:.1f} s, best epoch {summary.get('epochs_to_convergence')}, "
               f"load {os.getloadavg()[0]:.1f}", flush=True)
     reference = next(iter(models.values()), None)
-    budget_epochs = training.get("qgan_joint", training.get("qgan_factor", {})).get("epochs_to_convergence") or args.epochs
+    # the classical GAN gets the main qGAN's budget: the epochs it trained (selection rounds included) and its time
+    budget_epochs = training.get("qgan_joint", training.get("qgan_factor", {})).get("epochs_run") or args.epochs
     budget_seconds = training.get("qgan_joint", training.get("qgan_factor", {})).get("seconds")
     rivals = {"gaussian": GaussianRival(), "fhs": FilteredHistoricalSimulation(), "t_copula": StudentTCopula(),
               "dcc": DCCGarch(), "classical_gan": ClassicalGAN(epochs=int(budget_epochs), max_seconds=budget_seconds,

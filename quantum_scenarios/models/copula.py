@@ -31,10 +31,6 @@ def pseudo_observations(x: np.ndarray, marginals: list) -> np.ndarray:
     return np.clip(u, 1e-9, 1 - 1e-9)
 
 
-def dequantise_empirical(option: str) -> bool:
-    return option == "empirical"
-
-
 class CopulaModel(ScenarioModel):
     """Marginals + a qGAN copula on the uniform grid.
 
@@ -122,13 +118,22 @@ class CopulaModel(ScenarioModel):
             options = {**self.options, "epochs": max(selection.best_epoch, 1), "patience": 10**6}
             final = fit_grid_generator(self.grid, validation_target=None, **options)
             final.seconds += selection.seconds
+            final.epochs_run += selection.epochs_run  # selection rounds + refit
         self.fit_result = final
         self._u_train = pseudo_observations(x, self.marginals)
-        self._draw_cells = generator_draw(
-            self.grid, final.probabilities, reference=self._u_train if dequantise_empirical(self.dequantise) else None
-        )
+        self.set_dequantise(self.dequantise)
         self.probabilities = final.probabilities
         self.fitted = True
+        return self
+
+    def set_dequantise(self, option: str) -> "CopulaModel":
+        """Switch where draws land inside the generated cell (same trained generator)."""
+        if option not in ("uniform", "empirical"):
+            raise ValueError(f"dequantise must be 'uniform' or 'empirical'; received {option!r}")
+        self.dequantise = option
+        self._draw_cells = generator_draw(
+            self.grid, self.fit_result.probabilities, reference=self._u_train if option == "empirical" else None
+        )
         return self
 
     def draw_uniforms(self, k: int, rng: np.random.Generator) -> np.ndarray:

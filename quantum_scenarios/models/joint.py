@@ -89,6 +89,7 @@ class JointModel(ScenarioModel):
             options = {**self.options, "epochs": max(self.selection.best_epoch, 1), "patience": 10**6}
             final = fit_grid_generator(self.grid, validation_target=None, **options)
             final.seconds += self.selection.seconds
+            final.epochs_run += self.selection.epochs_run  # selection rounds + refit
         self.fit_result = final
         self.probabilities = final.probabilities
         self._draw_cells = generator_draw(

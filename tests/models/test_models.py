@@ -88,8 +88,8 @@ def test_copula_model_keeps_marginals_and_learns_dependence(correlated: np.ndarr
     assert tau_model > 0.5 * tau_data  # started from independence (tau 0), learned most of it
     summary = model.summary()
     assert summary["mode"] == "copula" and summary["epochs_to_convergence"] >= 50
-    empirical = CopulaModel(num_qubits=3, epochs=50, check_every=50, dequantise="empirical", validation_fraction=0.0,
-                            training=FAST, measure_memory=False).fit(correlated)
+    empirical = CopulaModel(num_qubits=3, epochs=50, check_every=50, validation_fraction=0.0,
+                            training=FAST, measure_memory=False).fit(correlated).set_dequantise("empirical")
     rows = {tuple(r) for r in correlated.round(12)}
     sample = empirical.draw(200, np.random.default_rng(3)).round(12)
     assert np.mean([tuple(r) in rows for r in sample]) > 0.9  # mostly replays training days
