@@ -117,8 +117,16 @@ def test_statistics_logical_and_transpiled_with_success_probability(encoding, ba
 def test_generator_built_for_another_device_is_refused(backend):
     prior = QuantumCircuit(2)
     generator = hw.build_hardware_generator(prior, backend)
-    with pytest.raises(ValueError, match="built for device 'fake_guadalupe' but is run on 'fake_manila'"):
+    with pytest.raises(ValueError, match="built for device 'fake_guadalupe' but is run on 'fake_manila', which lacks"):
         hw.transpile_generator(generator, fake_backend("FakeManilaV2"))
+    # a device with the same couplings on the layout (a real device and its fake twin) runs it
+    line = QuantumCircuit(3)
+    on_manila = hw.build_hardware_generator(line, fake_backend("FakeManilaV2"), layout=[0, 1, 2])
+    assert hw.transpile_generator(on_manila, fake_backend("FakeBogotaV2")).count_ops()["cx"] == 2 * 2  # reps x couplings
+    with pytest.raises(ValueError, match="lacks couplings of its layout"):
+        hw.transpile_generator(
+            hw.build_hardware_generator(line, fake_backend("FakeManilaV2"), layout=[1, 2, 3]), fake_backend("FakeLimaV2")
+        )
 
 
 def test_flows_expose_hardware_and_mitigation_forms():

@@ -298,10 +298,17 @@ def transpile_generator(generator: GeneratorCircuit, backend: Any, *, seed: int 
     device = device_backend(backend)
     if options.get("entanglement") == "device":
         if options.get("backend") not in (None, device.name):
-            raise ValueError(
-                f"the generator was built for device {options['backend']!r} but is run on {device.name!r}; "
-                "build it for the device you run on"
+            # another device with the same couplings on the layout (e.g. a real device and its fake twin) is fine
+            edges = {tuple(sorted(e)) for e in device.coupling_map.get_edges()} if device.coupling_map else set()
+            layout = options["layout"]
+            fits = all(q < device.num_qubits for q in layout) and all(
+                tuple(sorted((layout[i], layout[j]))) in edges for i, j in options.get("couplings", [])
             )
+            if not fits:
+                raise ValueError(
+                    f"the generator was built for device {options['backend']!r} but is run on {device.name!r}, "
+                    f"which lacks couplings of its layout {layout}; build it for the device you run on"
+                )
         level = options.get("optimization_level", 3) if optimization_level is None else optimization_level
         return transpile_for_backend(circuit, device, layout=options["layout"], optimization_level=level, seed=seed)
     level = 1 if optimization_level is None else optimization_level
