@@ -24,6 +24,7 @@ Target (issue 9): KL <= 0.10, mean of 3 seeds, training < 2 minutes on 2 cores.
 
 Usage:
     python benchmarks/bench_qutac.py [--seeds 3] [--epochs 1000] [--max-seconds 110]
+    python benchmarks/bench_qutac.py --modes copula --reps 20 --lr 0.05 --epochs 1500 --max-seconds 0
 """
 
 from __future__ import annotations
@@ -57,8 +58,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=1000)
-    parser.add_argument("--max-seconds", type=float, default=110.0, help="training-time cap per run")
+    parser.add_argument("--max-seconds", type=float, default=110.0, help="training-time cap per run (0: none)")
     parser.add_argument("--modes", default="copula,joint")
+    parser.add_argument("--reps", type=int, default=10, help="ry_cz repetitions of the generator")
+    parser.add_argument("--lr", type=float, default=0.02, help="generator Adam learning rate")
     args = parser.parse_args()
     torch.set_num_threads(1)
     x = np.load(args.data)
@@ -77,8 +80,9 @@ def main() -> None:
     for mode in args.modes.split(","):
         for seed in range(args.seeds):
             common = dict(num_qubits=4, validation_fraction=0.0, epochs=args.epochs, check_every=args.epochs,
-                          max_seconds=args.max_seconds, measure_memory=False,
-                          circuit={"seed": seed}, training={**FAST, "seed": seed})
+                          max_seconds=args.max_seconds or None, measure_memory=False,
+                          circuit={"seed": seed, "reps": args.reps},
+                          training={**FAST, "seed": seed, "generator_lr": args.lr})
             model = CopulaModel(dequantise="uniform", **common) if mode == "copula" else JointModel(**common)
             started = time.perf_counter()
             model.fit(x)
