@@ -278,9 +278,32 @@ class _LayeredStatevector:
     def _apply_chunk(psi: torch.Tensor, matrix: torch.Tensor, low: int, size: int) -> torch.Tensor:
         """Apply a ``(B, d, d)`` chunk matrix on qubits ``low … low+size-1`` of ``(B, D)`` states."""
         b, d = psi.shape[0], 2**size
+        if b == 1 and low == 0:  # one state (training): a plain GEMM, fewer dispatched ops than matmul
+            return torch.mm(psi.reshape(-1, d), matrix[0].t()).reshape(1, -1)
+        if b == 1 and psi.shape[1] == d * 2**low:  # the top chunk
+            return torch.mm(matrix[0], psi.reshape(d, -1)).reshape(1, -1)
         if low == 0:
             return (psi.reshape(b, -1, d) @ matrix.transpose(1, 2)).reshape(b, -1)
         return (matrix.unsqueeze(1) @ psi.reshape(b, -1, d, 2**low)).reshape(b, -1)
+
+    def _single_steps(self, matrices: list[torch.Tensor], *, adjoint: bool) -> list[tuple[Any, tuple[torch.Tensor, ...]]]:
+        """For one state: per chunk, a function ``(vector, operand) → vector`` and its per-layer operands.
+
+        The operands are 2-D views split once per pass, so each layer costs one GEMM per chunk.
+        With ``adjoint`` they apply ``M^†`` instead of ``M``.
+        """
+        steps = []
+        for (low, size), chunk in zip(self.chunks, matrices):
+            d, m = 2**size, chunk[0]  # (L, d, d)
+            if adjoint:
+                m = m.mH
+            if low == 0:  # rows of d amplitudes: ψ·Mᵀ
+                steps.append((lambda v, op, d=d: torch.mm(v.view(-1, d), op).view(-1), m.transpose(1, 2).unbind(0)))
+            elif low + size == self.num_qubits:  # the top chunk: M·ψ
+                steps.append((lambda v, op, d=d: torch.mm(op, v.view(d, -1)).view(-1), m.unbind(0)))
+            else:
+                steps.append((lambda v, op, d=d, c=2**low: torch.matmul(op, v.view(-1, d, c)).view(-1), m.unbind(0)))
+        return steps
 
     def _chunk_cross(self, mu: torch.Tensor, out: torch.Tensor, low: int, size: int) -> torch.Tensor:
         """``Tr_{other qubits} |μ⟩⟨out|`` on one chunk, for ``(B, D)`` states: ``(B, d, d)``."""
@@ -321,9 +344,16 @@ class _LayeredStatevector:
             return psi, (layers, after)
         matrices = [_kron(unitaries, low, size) for low, size in self.chunks]
         outs = []
+        steps = self._single_steps(matrices, adjoint=False) if b == 1 else None
         for l, stage in enumerate(self.stages):
-            for (low, size), chunk in zip(self.chunks, matrices):
-                psi = self._apply_chunk(psi, chunk[:, l], low, size)
+            if steps is not None:  # one state: pre-split 2-D operands, fewer dispatched ops
+                vector = psi.reshape(-1)
+                for apply, per_layer in steps:
+                    vector = apply(vector, per_layer[l])
+                psi = vector.reshape(1, -1)
+            else:
+                for (low, size), chunk in zip(self.chunks, matrices):
+                    psi = self._apply_chunk(psi, chunk[:, l], low, size)
             if keep and self.keep_states:
                 outs.append(psi)
             if stage is not None:
@@ -387,11 +417,17 @@ class _LayeredStatevector:
         """Backward pass with the forward pass's per-layer states ``K_l ψ_l`` (``after``, ``(B, L, D)``)."""
         b, layers = grad.shape[0], self.num_layers
         lam, mus = grad.to(after.dtype), []
+        steps = self._single_steps(matrices, adjoint=True) if b == 1 else None
         for l in range(layers - 1, -1, -1):
             stage = self.stages[l]
             lam = lam if stage is None else stage.adjoint(lam)
             mus.append(lam)
-            if l:
+            if l and steps is not None:
+                vector = lam.reshape(-1)
+                for apply, per_layer in steps:
+                    vector = apply(vector, per_layer[l])
+                lam = vector.reshape(1, -1)
+            elif l:
                 for (low, size), chunk in zip(self.chunks, matrices):
                     lam = self._apply_chunk(lam, chunk[:, l].mH, low, size)
         mu = torch.stack(mus[::-1], 1).reshape(b * layers, -1)
