@@ -56,6 +56,9 @@ def execution_summary(executor: Any) -> dict[str, Any]:
     seeds = getattr(executor, "seeds", None)
     if seeds:
         summary["seeds"] = {"count": len(seeds), "first": int(seeds[0]), "last": int(seeds[-1])}
+    provenance = getattr(executor, "provenance", None)
+    if callable(provenance):  # executor=ibm: backend, instance, mode, job ids (never the token)
+        summary["ibm"] = provenance()
     for key in ("noise_backend", "fallback"):
         if getattr(executor, key, None) is not None:
             summary[key] = getattr(executor, key)
