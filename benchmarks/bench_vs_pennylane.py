@@ -28,7 +28,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before lightning's OpenMP runti
 
 import argparse  # noqa: E402
 import platform  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run as a script from anywhere
 
 import numpy as np  # noqa: E402
 import pennylane as qml  # noqa: E402
