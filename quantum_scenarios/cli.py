@@ -174,6 +174,9 @@ def _os_message(exc: OSError) -> str | None:
     if code == errno.EFBIG or "File too large" in text:
         return (f"file too large{' writing ' + str(where) if where else ''} (a file-size limit or quota): raise "
                 "the limit or choose another --workdir; nothing was committed")
+    if code == errno.EEXIST and where and not Path(where).is_dir():
+        return (f"{where} exists but is not a folder: point --workdir (or PREFECT_HOME) at a folder; "
+                "nothing was committed")
     if code == errno.ENOTDIR:
         return f"{where or 'a path'} is not a folder: choose another --workdir; nothing was committed"
     if code == errno.ENOSPC or "No space left on device" in text:

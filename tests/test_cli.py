@@ -256,3 +256,10 @@ def test_missing_prices_and_gaps_fail_before_prefect(capsys, tmp_path, make_pric
     assert main(["run", "--source", str(path), "--mode", "repair", "--workdir", str(tmp_path / "w")]) == 1
     assert "validation.max_gap_days" in capsys.readouterr().err
     assert not (tmp_path / "w" / "reports").exists()
+
+
+def test_a_file_where_a_folder_belongs_is_named(tmp_path) -> None:
+    path = tmp_path / "home"
+    path.write_text("x")
+    assert error_message(FileExistsError(errno.EEXIST, "File exists", str(path))) == (
+        f"{path} exists but is not a folder: point --workdir (or PREFECT_HOME) at a folder; nothing was committed")
