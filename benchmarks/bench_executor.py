@@ -56,23 +56,28 @@ def traffic_bound_seconds(num_qubits: int, layers: int, bandwidth: float, bytes_
 
 
 def time_gradient(executor: ExactExecutor, *, batch: int = 1, repeats: int, device: str = "cpu") -> float:
-    """Median seconds of one forward + backward of ``Σ w·p`` for a batch of parameter sets."""
+    """Median seconds of one forward + backward of ``Σ w·p`` for a batch of parameter sets.
+
+    CPU seconds of this process on the CPU (on a shared machine wall time mostly measures the
+    neighbours; torch runs single-threaded here unless ``--threads``), wall seconds on a GPU.
+    """
     n, generator = executor.num_qubits, executor.generator
     rng = np.random.default_rng(0)
     weights = torch.as_tensor(rng.normal(size=2**n), dtype=executor.real_dtype, device=device)
     start = np.tile(generator.initial_point, (batch, 1)) + rng.normal(scale=0.1, size=(batch, generator.num_parameters))
     theta = torch.tensor(start if batch > 1 else start[0], dtype=executor.real_dtype, device=device, requires_grad=True)
     times = []
+    clock = time.perf_counter if device == "cuda" else time.process_time
     for k in range(repeats + 2):
         if device == "cuda":
             torch.cuda.synchronize()
-        began = time.perf_counter()
+        began = clock()
         theta.grad = None
         (executor.probabilities(theta) @ weights).sum().backward()
         if device == "cuda":
             torch.cuda.synchronize()
         if k >= 2:  # warm-up excluded
-            times.append(time.perf_counter() - began)
+            times.append(clock() - began)
     return float(np.median(times))
 
 
@@ -84,7 +89,7 @@ def header(threads: int) -> None:
 
 
 def section_gradient(args: argparse.Namespace) -> None:
-    print("\n== gradient: ms per gradient (median), traffic bound (complex128 state, 8 transfers/layer) ==")
+    print("\n== gradient: CPU ms per gradient (median), traffic bound (complex128 state, 8 transfers/layer) ==")
     print(f"{'n':>3} {'P':>4} {'c128 (f64)':>11} {'c64 (f32)':>10} {'complex':>9} {'bound':>8} "
           f"{'c128/bound':>10} {'f64 bound':>9} {'c128/f64b':>9} {'build s':>8} load")
     for n in [q for q in (6, 10, 14, 16, 18, 20) if q <= args.max_qubits]:
