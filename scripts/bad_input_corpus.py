@@ -401,6 +401,7 @@ def run_case(case: Case, root: Path, shared_api: str | None) -> dict:
     return {
         "name": case.name, "group": case.group, "exit": child.returncode, "seconds": round(seconds, 1),
         "traceback": traceback_seen, "silent": silent, "clear": clear, "orphaned_servers": orphaned,
+        "servers_seen": len(servers) if case.signal is not None else None,
         "stderr_lines": len(lines), "last_line": first_error[:300],
         "signal_to_exit_s": round(time.monotonic() - sent, 1) if case.signal is not None else None,
     }
@@ -440,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         "silent_acceptances": sum(r["silent"] for r in results),
         "unclear": sum(not r["clear"] for r in results),
         "orphaned_servers": sum(r["orphaned_servers"] or 0 for r in results),
+        "servers_seen_in_signal_cases": sum(r["servers_seen"] or 0 for r in results),
         "signal_cases": sum(r["group"] == "signal" for r in results),
         "max_signal_to_exit_s": max((r["signal_to_exit_s"] or 0) for r in results),
         "input_errors_median_s": float(np.median([r["seconds"] for r in results if r["group"] in ("file", "option")
