@@ -40,6 +40,7 @@ __all__ = [
     "describe_config",
 ]
 
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -86,13 +87,13 @@ class ValidationConfig(_Model):
     max_abs_return: float = Field(0.5, gt=0, le=10, description="Largest plausible |daily return|.")
     max_unchanged_run: int = Field(10, ge=2, description="Longest run of identical consecutive prices allowed.")
     min_observations: int = Field(250, ge=2, description="Minimum number of return observations per asset.")
-
-
     max_gap_days: int = Field(
         10, ge=1, le=3660,
         description="Longest gap (calendar days) between consecutive prices; a longer gap would be read as one "
-        "day's return, so it fails validation (strict) or its return is quarantined (repair).",
+        "day's return, so it fails validation in both modes, naming the dates.",
     )
+
+
 class EncodingConfig(_Model):
     """Discretisation of returns (or GARCH residuals) onto a qubit grid."""
 
