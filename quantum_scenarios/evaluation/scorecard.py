@@ -90,7 +90,7 @@ class Evaluation:
 
 def evaluate_run(
     encoding: Any,
-    probabilities: ArrayLike,
+    probabilities: ArrayLike | None,
     inputs: Any,
     *,
     weights: ArrayLike | None = None,
@@ -125,7 +125,8 @@ def evaluate_run(
             least 1,000, per window for the multi-horizon backtests of every model).
         dequantise: where generated draws land inside their grid cell, as in the scenarios.
         model: a fitted model of another mode (:mod:`quantum_scenarios.models`) whose draws
-            replace the grid generator's (``probabilities`` then is the histogram of its draws).
+            replace the grid generator's; with ``probabilities=None`` the grid metrics use the
+            histogram of ``n_correlation_draws`` of its draws.
         model_name: the generator's name in the comparison and backtest tables.
         training: the generator's ``epochs_to_convergence``, ``seconds``, ``peak_memory_mb``.
         rivals: classical rivals fitted on the training values and compared
@@ -137,6 +138,10 @@ def evaluate_run(
     assets = list(encoding.contract.assets)
     train = inputs.train_values[assets].to_numpy()
     test = inputs.test_values[assets].dropna().to_numpy()
+    if probabilities is None:
+        if model is None:
+            raise ValueError("evaluate_run needs the generator's grid probabilities or a fitted model (model=)")
+        probabilities = encoding.histogram(model(int(n_correlation_draws), np.random.default_rng(seed)))
     p = np.asarray(probabilities, dtype=float)
     baselines = {"gaussian": gaussian_baseline(train, encoding, seed=seed), "bootstrap": bootstrap_baseline(train, encoding)}
     test_hist = encoding.histogram(test)

@@ -178,3 +178,11 @@ def test_config_section_builds_the_model_and_generation_uses_it() -> None:
     grid = encode(inputs.train_values, num_qubits=2)
     scenarios = generate_scenarios(grid, None, inputs, prices, n_paths=300, horizon=5, draw=model, seed=1)
     assert scenarios.base.log_returns.shape == (300, 5, 2)
+    from quantum_scenarios.evaluation import evaluate_run
+
+    scored = evaluate_run(grid, None, inputs, model=model, model_name="qgan_copula", rivals=("gaussian", "fhs"),
+                          n_correlation_draws=20_000, acf_paths=4, acf_horizon=300, backtest_samples=2000)
+    assert list(scored.comparison["model"]) == ["qgan_copula", "gaussian", "fhs"]
+    assert scored.correlation_max_abs_error < 0.1
+    with pytest.raises(ValueError, match="grid probabilities or a fitted model"):
+        evaluate_run(grid, None, inputs)
