@@ -131,6 +131,7 @@ def section_threads(args: argparse.Namespace) -> None:
     cores = len(os.sched_getaffinity(0))
     print(f"\n== threads: {epochs} epochs at 3 x 4 qubits, quiet vs next to one busy process ({cores} CPUs) ==")
     results = {}
+    timed_run(3, 4, 20)  # warm-up: first-call costs (lazy imports, allocator) stay out of the comparison
     for label, threads in (("policy (1 thread)", None), (f"torch default ({cores} threads)", cores)):
         for busy in (False, True):
             spinner = None
