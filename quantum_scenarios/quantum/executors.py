@@ -468,8 +468,9 @@ class ExactExecutor(Executor):
         device: Torch device, e.g. ``"cpu"`` or ``"cuda"``.
         max_chunk_qubits: A layer is applied as Kronecker-product matrices over chunks of at most
             this many qubits, one matmul each; up to this width a layer is one dense matrix with
-            the entanglers folded in. Default: one dense matrix up to 6 qubits, chunks of at most
-            6 qubits up to 12, else 5 (the fastest measured on CPU, ``benchmarks/bench_executor.py``).
+            the entanglers folded in. Default: one dense matrix up to 6 qubits, then chunks of at
+            most 5 qubits up to 10, 4 up to 16, and 5 above (the fastest measured on CPU with one
+            thread: fewer flops against more dispatched ops).
         real: None (default) runs in real arithmetic exactly when every gate and the initial state
             are real (RY, CX, CZ, H, a real prior; a global phase of the prior is dropped); False
             always uses complex arithmetic; True requires a real circuit.
@@ -510,7 +511,7 @@ class ExactExecutor(Executor):
             raise ValueError(f"dtype must be torch.complex128 or torch.complex64, received {dtype}")
         if max_chunk_qubits is None:  # measured: benchmarks/bench_executor.py --chunks
             n = self.num_qubits
-            max_chunk_qubits = n if n <= 6 else 6 if n <= 12 else 5
+            max_chunk_qubits = n if n <= 6 else 5 if n <= 10 else 4 if n <= 16 else 5
         integer = isinstance(max_chunk_qubits, (int, np.integer)) and not isinstance(max_chunk_qubits, bool)
         if not integer or max_chunk_qubits < 1:
             raise ValueError(f"max_chunk_qubits must be an integer >= 1, received {max_chunk_qubits!r}")
