@@ -28,6 +28,7 @@ from quantum_scenarios.config import (
     ExecutorConfig,
     HardwareConfig,
     MitigationConfig,
+    ModelConfig,
     OperationsConfig,
     OutputConfig,
     ScenarioConfig,
@@ -36,12 +37,20 @@ from quantum_scenarios.config import (
     TrainingConfig,
     ValidationConfig,
 )
+from quantum_scenarios.models import choose_mode
 from tasks.market import ingest_task, validate_task, write_market_task
 from tasks.operations import report_failure, training_slot
 from tasks.quantum import encode_task, save_model_task, train_task
 from tasks.reporting import publish_artifacts_task, render_report_task, write_manifest_task, write_scenarios_task
 from tasks.runs import commit_run_task, discard_run_task, open_run_task, summarise_run_task
-from tasks.scenarios import evaluate_task, generate_task, prepare_inputs_task
+from tasks.scenarios import (
+    evaluate_task,
+    fit_model_task,
+    generate_task,
+    model_stats,
+    prepare_inputs_task,
+    record_model_task,
+)
 
 
 @flow(
@@ -61,6 +70,7 @@ def scenario_pipeline(
     hardware: HardwareConfig = HardwareConfig(),
     mitigation: MitigationConfig = MitigationConfig(),
     training: TrainingConfig = TrainingConfig(),
+    model: ModelConfig = ModelConfig(),
     scenarios: ScenarioConfig = ScenarioConfig(),
     stress: StressConfig = StressConfig(),
     evaluation: EvaluationConfig = EvaluationConfig(),
@@ -79,6 +89,7 @@ def scenario_pipeline(
         hardware: the device of hardware-aware runs (coupling map, noise, transpiler settings).
         mitigation: error mitigation options and the report's noise/mitigation comparison.
         training: qGAN optimiser, loss, epochs and learning rates.
+        model: generative mode (auto: joint up to 4 assets, factor above; copula, factor, hybrid) and its selection.
         scenarios: number of paths, horizon, GARCH or i.i.d. dynamics.
         stress: portfolio weights and stress-scenario settings.
         evaluation: train/test cut-off and backtest level.
@@ -91,6 +102,8 @@ def scenario_pipeline(
         "executor": executor, "hardware": hardware, "mitigation": mitigation, "training": training,
         "scenarios": scenarios, "stress": stress, "evaluation": evaluation, "output": output,
     }
+    if model != ModelConfig():  # recorded when set; the default run's config stays as it was
+        sections["model"] = model
     config = {name: model.model_dump(mode="json") for name, model in sections.items()}
     seeds = {"circuit": circuit.seed, "executor": executor.seed, "training": training.seed, "scenarios": scenarios.seed}
     context = open_run_task(output, config, seeds, operations, command="scenario-pipeline")
@@ -101,14 +114,30 @@ def scenario_pipeline(
         market_files = write_market_task(data, run)
         inputs = prepare_inputs_task(data.returns, scenarios, evaluation)
         encoded = encode_task(inputs.train_values, encoding, inputs.transform)
-        with training_slot(operations):
-            generator, trained = train_task(
-                encoded, circuit, executor, training, show_progress=show_progress,
-                checkpoint_dir=str(context.layout.checkpoint_dir), hardware=hardware, mitigation=mitigation,
-            )
-        model_dir = save_model_task(run, generator, trained, encoded)
-        evaluating = evaluate_task.submit(encoded, trained.probabilities, inputs, stress, evaluation, scenarios)
-        generating = generate_task.submit(encoded, trained.probabilities, inputs, data.prices, scenarios, stress)
+        mode = choose_mode(model.mode, inputs.train_values.shape[1], factor_threshold=model.factor_threshold)
+        if mode == "joint":
+            with training_slot(operations):
+                generator, trained = train_task(
+                    encoded, circuit, executor, training, show_progress=show_progress,
+                    checkpoint_dir=str(context.layout.checkpoint_dir), hardware=hardware, mitigation=mitigation,
+                )
+            model_dir = save_model_task(run, generator, trained, encoded)
+            fitted, probabilities = None, trained.probabilities
+            circuit_stats, history = generator.stats() | {"executor": executor.name}, trained.history_frame()
+            noise = trained.telemetry.get("noise")
+            telemetry = {"quantum": trained.telemetry, "stop_reason": trained.stop_reason}
+            seconds, epochs_run = trained.seconds, trained.epochs_run
+        else:  # copula / factor / hybrid: the model's own fit; no reloadable model/ folder, a record instead
+            with training_slot(operations):
+                fitted, probabilities = fit_model_task(inputs, encoded, model, circuit, training, scenarios)
+            model_dir = record_model_task(run, fitted)
+            figures = fitted.summary()
+            circuit_stats, history, noise = model_stats(fitted), None, None
+            telemetry = {"model": {"mode": mode, "section": model, "record": context.final_path(model_dir),
+                                   "reloadable": False, **figures}}
+            seconds, epochs_run = figures.get("seconds"), figures.get("epochs_run")
+        evaluating = evaluate_task.submit(encoded, probabilities, inputs, stress, evaluation, scenarios, fitted)
+        generating = generate_task.submit(encoded, probabilities, inputs, data.prices, scenarios, stress, fitted)
         scored, generated = evaluating.result(), generating.result()
         headline = scored.headline()
         dataset = write_scenarios_task(generated, run, {"encoding": encoded.contract.to_dict(), "metrics": headline})
@@ -120,12 +149,12 @@ def scenario_pipeline(
         report = render_report_task(run, {
             "prices": data.prices, "returns": data.returns, "source": data.source,
             "return_kind": data.return_kind, "validation": checked, "encoding": encoded,
-            "circuit_stats": generator.stats() | {"executor": executor.name},
-            "history": trained.history_frame(), "probabilities": trained.probabilities, "noise": trained.telemetry.get("noise"),
+            "circuit_stats": circuit_stats,
+            "history": history, "probabilities": probabilities, "noise": noise,
             "evaluation": scored, "scenarios": generated, "dataset_path": outputs["dataset"],
             "provenance": {
                 "run_id": context.run_id, "created_at": context.started_at, "config": config, "seeds": seeds,
-                "training_seconds": trained.seconds, "epochs_run": trained.epochs_run, "outputs": outputs,
+                "training_seconds": seconds, "epochs_run": epochs_run, "outputs": outputs,
             },
         })
         write_manifest_task(run, headline, {
@@ -133,7 +162,7 @@ def scenario_pipeline(
             "risk": generated.risk.to_dict(orient="records"),
             "metric_table": scored.metrics.to_dict(orient="records"),
             "var_backtest": scored.backtest.to_dict(orient="records"),
-            "quantum": trained.telemetry, "stop_reason": trained.stop_reason,
+            **telemetry,
         })
     except BaseException as exc:
         discard_run_task(run, exc)

@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
-from quantum_scenarios.config import EvaluationConfig, ScenarioConfig, StressConfig
+from quantum_scenarios import io
+from quantum_scenarios.config import (
+    CircuitConfig,
+    EvaluationConfig,
+    ModelConfig,
+    ScenarioConfig,
+    StressConfig,
+    TrainingConfig,
+)
 from quantum_scenarios.encoding import Encoding
 from quantum_scenarios.evaluation import Evaluation, evaluate_run
-from quantum_scenarios.scenarios.generation import ModelInputs, ScenarioSet, generate_scenarios, prepare_model_inputs
+from quantum_scenarios.models import ScenarioModel
+from quantum_scenarios.scenarios.generation import (
+    ModelInputs,
+    ScenarioSet,
+    fit_scenario_model,
+    generate_scenarios,
+    prepare_model_inputs,
+)
+from tasks.runs import RunContext
+
+MODEL_RECORD = "fitted_model.json"
+"""File (in the run folder) recording a copula/factor/hybrid model's fitted structure; not reloadable."""
+
+GRID_DRAWS = 200_000
+"""Draws of a non-joint model histogrammed on the encoding grid (the report's and metrics' distribution)."""
 
 
 @task(name="prepare-model-inputs", cache_policy=NO_CACHE)
@@ -33,8 +59,9 @@ def generate_task(
     prices: pd.DataFrame,
     scenarios: ScenarioConfig,
     stress: StressConfig,
+    model: ScenarioModel | None = None,
 ) -> ScenarioSet:
-    """Draw trajectories from the trained generator and build the stress sets."""
+    """Draw trajectories from the trained generator (or ``model``, a fitted non-joint mode) and build the stress sets."""
     result = generate_scenarios(
         encoded,
         probabilities,
@@ -51,6 +78,7 @@ def generate_task(
         risk_levels=stress.risk_levels,
         risk_horizons=stress.risk_horizons,
         dequantise=scenarios.dequantise,
+        draw=model,
     )
     logger = get_run_logger()
     for name, text in result.descriptions().items():
@@ -66,11 +94,113 @@ def evaluate_task(
     stress: StressConfig,
     evaluation: EvaluationConfig,
     scenarios: ScenarioConfig,
+    model: ScenarioModel | None = None,
 ) -> Evaluation:
-    """Metrics against both baselines in and out of sample, VaR backtest, correlation and clustering checks."""
+    """Metrics against both baselines in and out of sample, VaR backtest, correlation and clustering checks.
+
+    With ``model`` (a fitted non-joint mode) its draws replace the grid generator's and its
+    training figures enter the comparison table.
+    """
+    extra: dict[str, Any] = {}
+    if model is not None:
+        figures = model.summary()
+        extra = {"model": model, "training": {k: figures[k] for k in ("epochs_to_convergence", "seconds",
+                                                                       "peak_memory_mb") if k in figures}}
     result = evaluate_run(
         encoded, probabilities, inputs, weights=stress.weights, backtest_level=evaluation.backtest_level,
-        seed=scenarios.seed, dequantise=scenarios.dequantise,
+        seed=scenarios.seed, dequantise=scenarios.dequantise, **extra,
     )
     get_run_logger().info("headline metrics: %s", {k: round(v, 4) for k, v in result.headline().items()})
     return result
+
+
+@task(name="fit-model", cache_policy=NO_CACHE)
+def fit_model_task(
+    inputs: ModelInputs,
+    encoded: Encoding,
+    model: ModelConfig,
+    circuit: CircuitConfig,
+    training: TrainingConfig,
+    scenarios: ScenarioConfig,
+) -> tuple[ScenarioModel, np.ndarray]:
+    """Fit a copula, factor or hybrid model on the training values; its distribution on the encoding grid.
+
+    The model keeps its own circuit and loss defaults (``ry_cz`` from the independence copula,
+    Rényi-1/2): only ``training.epochs`` and the seeds of ``circuit`` and ``training`` carry over,
+    and it trains with the exact statevector executor. Selection uses the last
+    ``model.validation_fraction`` of the training period, never the test period.
+
+    Returns:
+        The fitted model and the histogram of ``GRID_DRAWS`` of its draws (seed
+        ``scenarios.seed``) on ``encoded``'s grid, which the evaluation and the report compare
+        with the data.
+    """
+    fitted = fit_scenario_model(
+        inputs, model.model_dump(), num_qubits=encoded.contract.num_qubits[0], epochs=training.epochs,
+        circuit={"seed": circuit.seed}, training={"seed": training.seed},
+    )
+    figures = fitted.summary()
+    get_run_logger().info(
+        "%s model fitted in %.1f s (%s epochs, best %s)%s", fitted.mode, figures.get("seconds", float("nan")),
+        figures.get("epochs_run"), figures.get("epochs_to_convergence"),
+        f"; explained variance {[round(v, 3) for v in figures['explained_variance']]}"
+        if "explained_variance" in figures else "",
+    )
+    probabilities = encoded.histogram(fitted(GRID_DRAWS, np.random.default_rng(scenarios.seed)))
+    return fitted, probabilities
+
+
+def model_stats(model: ScenarioModel) -> dict[str, Any]:
+    """The report's "generator" items for a non-joint model: mode, size, training and fitted structure.
+
+    Factor mode lists the share of variance each factor explains and, per asset, the share of
+    its variance the factors explain (R²). The validation KL is on the model's own copula grid.
+    """
+    s = model.summary()
+    inner = s.get("factor_copula", s)
+    stats: dict[str, Any] = {"model_mode": model.mode, "executor": "exact"}
+    for key in ("factors", "idiosyncratic", "marginal", "num_qubits", "num_parameters", "epochs_run",
+                "epochs_to_convergence", "seconds", "peak_memory_mb"):
+        if key in s:
+            stats[key] = s[key]
+        elif key in inner:
+            stats[key] = inner[key]
+    if "explained_variance" in s:
+        stats["explained_variance"] = [round(v, 4) for v in s["explained_variance"]]
+        stats["asset_r2"] = {a: round(v, 4) for a, v in s["asset_r2"].items()}
+    selection = inner.get("selection", inner)  # copula/factor: the selection rounds before the refit
+    if "validation_kl" in selection:
+        stats["validation_kl_by_round"] = selection["validation_kl"]
+    return stats
+
+
+def model_record(model: ScenarioModel) -> dict[str, Any]:
+    """What a non-joint model's fitted structure is, JSON-ready: summary plus its parameters.
+
+    Factor mode adds loadings, means, scales and eigenvalues; copula and factor modes the
+    copula generator's parameters and grid probabilities. Marginals (empirical or Student-t)
+    are not recorded, so the record documents the model but cannot rebuild it.
+    """
+    record: dict[str, Any] = {"mode": model.mode, "assets": list(model.assets), "reloadable": False,
+                              "summary": model.summary()}
+    if hasattr(model, "loadings"):
+        record["factor"] = {"loadings": model.loadings, "mean": model.mean, "scale": model.scale,
+                            "eigenvalues": model.eigenvalues, "implied_correlation": model.implied_correlation()}
+    copula = getattr(model, "factor_model", model)
+    fit = getattr(copula, "fit_result", None)
+    if fit is not None:
+        record["copula"] = {"assets": list(copula.assets), "num_qubits_per_asset": copula.num_qubits,
+                            "theta": fit.theta, "probabilities": fit.probabilities}
+    return io.to_jsonable(record)
+
+
+@task(name="record-model", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def record_model_task(run: RunContext, model: ScenarioModel) -> str:
+    """Write ``fitted_model.json`` (atomically) into the run folder: the non-joint model as fitted.
+
+    Only joint mode saves a reloadable ``model/`` folder (QPY circuit, checked by ``qscen verify``);
+    this record is checksummed with every other run file by the manifest.
+    """
+    record = model_record(model)
+    path = Path(run.layout.run_dir) / MODEL_RECORD
+    return str(io.atomic_write(path, lambda tmp: tmp.write_text(json.dumps(record, allow_nan=False), encoding="utf-8")))

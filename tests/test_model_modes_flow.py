@@ -1,0 +1,127 @@
+"""The scenario pipeline in a non-joint model mode (issue 9 wiring): fit, generate, evaluate, record.
+
+The fast test runs the tasks' functions (``.fn``) the way the flow chains them in factor mode
+(``model.mode=auto`` on five assets); the slow one runs ``qscen run`` on a five-asset file.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from prefect.logging import disable_run_logger
+
+from quantum_scenarios.config import (
+    CircuitConfig,
+    EncodingConfig,
+    EvaluationConfig,
+    ModelConfig,
+    ScenarioConfig,
+    StressConfig,
+    TrainingConfig,
+)
+from quantum_scenarios.evaluation import evaluate_run
+from quantum_scenarios.models import FactorModel, choose_mode
+
+LOADINGS = np.array([[1.0, 0.2], [0.9, -0.3], [0.8, 0.5], [0.7, 0.0], [0.5, -0.6]])
+
+
+def _factor_returns(n: int, seed: int = 3) -> pd.DataFrame:
+    """Daily log returns of five assets from two Student-t factors plus Student-t noise."""
+    rng = np.random.default_rng(seed)
+    scale = np.sqrt(5 / 3)  # t(5) to unit variance
+    factors = rng.standard_t(5, (n, 2)) / scale
+    noise = 0.6 * rng.standard_t(5, (n, 5)) / scale
+    index = pd.bdate_range("2010-01-04", periods=n, name="date")
+    return pd.DataFrame(0.01 * (factors @ LOADINGS.T + noise), index=index, columns=list("ABCDE"))
+
+
+def test_factor_mode_route_fits_generates_evaluates_and_records(monkeypatch, tmp_path) -> None:
+    import tasks.scenarios as stage
+    from tasks.quantum import encode_task
+
+    # the evaluation's default rivals and sample sizes take about a minute here; the wiring is what is tested
+    monkeypatch.setattr(stage, "evaluate_run", functools.partial(
+        evaluate_run, rivals=("gaussian",), n_correlation_draws=20_000, acf_paths=4, acf_horizon=300,
+        backtest_samples=2_000,
+    ))
+    returns = _factor_returns(700)
+    prices = 100 * np.exp(returns.cumsum())
+    scenarios = ScenarioConfig(mode="iid", n_paths=200, horizon=5, seed=11)
+    evaluation = EvaluationConfig(split_date=returns.index[499].date())
+    stress = StressConfig(risk_horizons=[1, 5])
+    model = ModelConfig(factors=2, copula_qubits=2, check_every=20, patience=1)
+    assert choose_mode(model.mode, returns.shape[1], factor_threshold=model.factor_threshold) == "factor"
+
+    with disable_run_logger():
+        inputs = stage.prepare_inputs_task.fn(returns, scenarios, evaluation)
+        encoded = encode_task.fn(inputs.train_values, EncodingConfig(num_qubits=2), inputs.transform)
+        fitted, probabilities = stage.fit_model_task.fn(
+            inputs, encoded, model, CircuitConfig(), TrainingConfig(epochs=40), scenarios
+        )
+        generated = stage.generate_task.fn(encoded, probabilities, inputs, prices, scenarios, stress, fitted)
+        scored = stage.evaluate_task.fn(encoded, probabilities, inputs, stress, evaluation, scenarios, fitted)
+
+    assert isinstance(fitted, FactorModel) and fitted.assets == tuple("ABCDE") and fitted.factors == 2
+    assert probabilities.shape == (2**10,) and np.isclose(probabilities.sum(), 1.0)
+    # the grid distribution is the histogram of the model's seeded draws, as evaluate_run builds it
+    again = encoded.histogram(fitted(stage.GRID_DRAWS, np.random.default_rng(scenarios.seed)))
+    np.testing.assert_array_equal(probabilities, again)
+
+    # generate: paths from the factor model's draws (i.i.d. mode: step returns are its draws)
+    steps = generated.base.log_returns
+    assert steps.shape == (200, 5, 5) and np.isfinite(steps).all()
+    real = np.corrcoef(inputs.train_values.to_numpy(), rowvar=False)
+    paths = np.corrcoef(steps.reshape(-1, 5), rowvar=False)
+    assert np.max(np.abs(paths - real)) < 0.15
+    assert {s.name for s in generated.stress} == {"tail", "vol_shock", "correlation_stress", "historical_replay"}
+    assert set(generated.risk["horizon"]) == {1, 5}
+
+    # evaluate: the model's draws, its training figures in the comparison
+    assert scored.correlation_max_abs_error < 0.1
+    assert list(scored.comparison["model"]) == ["qgan", "gaussian"]
+    row = scored.comparison.set_index("model").loc["qgan"]
+    assert row["train_seconds"] == pytest.approx(fitted.summary()["seconds"])
+    assert "qgan_kl_out" in scored.headline() and "backtest_qgan_1d_kupiec_p" in scored.headline()
+
+    # the report's items and the recorded structure
+    stats = stage.model_stats(fitted)
+    assert stats["model_mode"] == "factor" and len(stats["explained_variance"]) == 2
+    assert set(stats["asset_r2"]) == set("ABCDE") and all(0 < v < 1 for v in stats["asset_r2"].values())
+    record = json.loads(json.dumps(stage.model_record(fitted), allow_nan=False))
+    assert record["mode"] == "factor" and record["reloadable"] is False
+    np.testing.assert_allclose(record["factor"]["loadings"], fitted.loadings)
+    assert len(record["copula"]["probabilities"]) == 2 ** (2 * 2)
+
+
+@pytest.mark.slow
+def test_qscen_run_on_five_assets_picks_factor_mode(tmp_path, capsys) -> None:
+    from prefect.testing.utilities import prefect_test_harness
+
+    from quantum_scenarios.cli import main
+    from quantum_scenarios.integrity import verify_run
+
+    prices = 100 * np.exp(_factor_returns(600, seed=5).cumsum())
+    csv = tmp_path / "five.csv"
+    prices.rename_axis("date").to_csv(csv)
+    args = [
+        "run", "--source", str(csv), "--workdir", str(tmp_path / "w"), "--run-id", "five", "--no-progress",
+        "--set", "training.epochs=40", "--set", "encoding.num_qubits=2", "--set", "model.copula_qubits=2",
+        "--set", "model.factors=2", "--set", "model.check_every=20", "--set", "model.patience=1",
+        "--set", "scenarios.n_paths=200", "--set", "scenarios.horizon=5", "--set", "stress.risk_horizons=[1,5]",
+        "--set", "evaluation.split_date=2011-08-31",
+    ]
+    with prefect_test_harness(server_startup_timeout=120):
+        assert main(args) == 0, capsys.readouterr().err
+    run = tmp_path / "w" / "data" / "runs" / "five"
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["model"]["mode"] == "factor" and manifest["model"]["reloadable"] is False
+    assert len(manifest["model"]["explained_variance"]) == 2 and set(manifest["model"]["asset_r2"]) == set("ABCDE")
+    assert manifest["config"]["model"]["factors"] == 2 and "quantum" not in manifest
+    assert "fitted_model.json" in manifest["files"] and not (run / "model").exists()
+    assert verify_run(run).ok
+    html = (tmp_path / "w" / "reports" / "five" / "report.html").read_text()
+    assert "Explained variance" in html and "factor" in html
