@@ -375,12 +375,13 @@ def _prefect_api(command: _Command) -> Iterator[None]:
         if configured.value():
             yield
             return
-    from quantum_scenarios.server import TemporaryServer
+    from quantum_scenarios.server import TEMPORARY_SERVER_ENV, TemporaryServer
 
     command.stage = "server start"
     command.server = TemporaryServer()
     command.server.start()
     os.environ["PREFECT_API_URL"] = command.server.api_url
+    os.environ[TEMPORARY_SERVER_ENV] = "1"
     try:
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -389,6 +390,7 @@ def _prefect_api(command: _Command) -> Iterator[None]:
     finally:
         _drain_prefect()
         os.environ.pop("PREFECT_API_URL", None)
+        os.environ.pop(TEMPORARY_SERVER_ENV, None)
         server, command.server = command.server, None
         server.stop()
 

@@ -49,6 +49,16 @@ DEFAULT_STARTUP_TIMEOUT = 180.0
 _PR_SET_PDEATHSIG = 1
 
 
+TEMPORARY_SERVER_ENV = "QSCEN_TEMPORARY_SERVER"
+"""Set to ``1`` in the environment of a ``qscen`` command while it runs on its own temporary server.
+
+Such a server lives for one command and runs no lease repossessor (Prefect's ephemeral mode), so a
+global concurrency slot taken there and never released (``qscen`` killed with SIGKILL) would stay
+taken in ``PREFECT_HOME``'s database for every later command. Concurrency limits therefore apply to
+runs on a configured server (``PREFECT_API_URL``) only.
+"""
+
+
 class ServerStartError(QuantumScenariosError):
     """The temporary Prefect server did not answer in time."""
 

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from prefect.logging import get_logger
 
 from quantum_scenarios.config import OperationsConfig
 from quantum_scenarios.errors import QuantumScenariosError
+from quantum_scenarios.server import TEMPORARY_SERVER_ENV
 
 TRAINING_LIMIT = "qscen-training"
 """Name of the global concurrency limit bounding simultaneous training runs."""
@@ -52,9 +54,19 @@ def ensure_training_limit(slots: int) -> int:
 def training_slot(operations: OperationsConfig) -> Iterator[None]:
     """Hold one ``qscen-training`` slot while the block runs (wait up to ``operations.wait_seconds``).
 
+    On the temporary server of a single ``qscen`` command no slot is taken (see
+    :data:`quantum_scenarios.server.TEMPORARY_SERVER_ENV`): that server runs no lease
+    repossessor, so a killed command would leave its slot taken for every later one. The run
+    lock still keeps one writer per run id there.
+
     Raises:
         TrainingSlotTimeout: every slot stayed busy for ``operations.wait_seconds``.
     """
+    if os.environ.get(TEMPORARY_SERVER_ENV) == "1":
+        _logger.info("training slots apply on a configured Prefect server (PREFECT_API_URL); "
+                     "this command runs on its own temporary server, so none is taken")
+        yield
+        return
     limit = ensure_training_limit(operations.training_slots)
     try:
         with concurrency(TRAINING_LIMIT, occupy=1, timeout_seconds=operations.wait_seconds, strict=True):

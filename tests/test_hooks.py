@@ -112,3 +112,18 @@ def test_training_slot_waits_then_refuses_when_every_slot_is_busy() -> None:
                 pass
     with training_slot(OperationsConfig(wait_seconds=5)):  # free again
         pass
+
+
+def test_no_training_slot_is_taken_on_a_commands_temporary_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SIGKILLed qscen must not leave a slot taken: its temporary server has no lease repossessor."""
+    from prefect.concurrency.sync import concurrency
+
+    from quantum_scenarios.server import TEMPORARY_SERVER_ENV
+    from tasks.operations import TRAINING_LIMIT, ensure_training_limit, training_slot
+
+    ensure_training_limit(1)
+    monkeypatch.setenv(TEMPORARY_SERVER_ENV, "1")
+    with concurrency(TRAINING_LIMIT, occupy=1, strict=True):  # the only slot is busy ...
+        with training_slot(OperationsConfig(wait_seconds=1)):  # ... and the block still runs at once
+            entered = True
+    assert entered
