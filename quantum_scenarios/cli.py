@@ -502,9 +502,14 @@ def _preflight(args: argparse.Namespace, config: PipelineConfig, command: _Comma
     quick_check(data, mode=config.validation.mode, max_gap_days=config.validation.max_gap_days)
     if args.command == "validate":
         return
+    from quantum_scenarios.models import choose_mode
+
+    mode = "joint" if args.command == "train" else choose_mode(
+        config.model.mode, data.returns.shape[1], factor_threshold=config.model.factor_threshold
+    )
     checked = preflight(
         data.returns, num_qubits=config.encoding.num_qubits, split_date=config.evaluation.split_date,
-        quantiles=config.encoding.quantiles, margin=config.encoding.margin,
+        quantiles=config.encoding.quantiles, margin=config.encoding.margin, mode=mode,
     )
     for line in checked.warnings:
         print(f"qscen {args.command}: warning: {line}", file=sys.stderr)

@@ -87,6 +87,7 @@ def preflight(
     split_date: dt.date | str,
     quantiles: tuple[float, float] = (0.005, 0.995),
     margin: float = 0.0,
+    mode: str = "joint",
 ) -> Preflight:
     """Check config limits against the ingested returns.
 
@@ -96,6 +97,9 @@ def preflight(
         split_date: ``evaluation.split_date``.
         quantiles: ``encoding.quantiles``.
         margin: ``encoding.margin``.
+        mode: the resolved ``model.mode``. Only ``joint`` trains on the joint asset grid, so the
+            sparse-grid warning is given for it alone; other modes train on their own grid and use
+            the joint grid for evaluation only.
 
     Raises:
         ValueError: too many qubits, or a cut-off that leaves one side (almost) empty; the
@@ -126,7 +130,7 @@ def preflight(
     train = returns.loc[index <= stamp]
     occupied, cells = grid_occupancy(train, num_qubits, quantiles, margin)
     result = Preflight(total, train_rows, test_rows, occupied, cells)
-    if cells > 64 and occupied / cells < SPARSE_SHARE:
+    if mode == "joint" and cells > 64 and occupied / cells < SPARSE_SHARE:
         result.warnings.append(
             f"sparse grid: only {occupied:,} of {cells:,} grid cells ({occupied / cells:.1%}) hold training data "
             f"({len(assets)} assets × {num_qubits} qubits, {train_rows:,} training returns); training will be slow "

@@ -148,6 +148,8 @@ def test_sparse_grid_warns_with_the_share_of_cells(make_prices) -> None:
     assert f"only {checked.occupied_cells:,} of 32,768 grid cells" in checked.warnings[0]
     assert "Lower encoding.num_qubits" in checked.warnings[0] and "factor or copula" in checked.warnings[0]
     assert preflight(returns[["A", "B"]], num_qubits=2, split_date="2012-06-30").warnings == []
+    # factor and copula modes train on their own grid: no advice to switch to them
+    assert preflight(returns, num_qubits=3, split_date="2012-06-30", mode="factor").warnings == []
 
 
 @pytest.mark.parametrize(
