@@ -304,6 +304,15 @@ class EvaluationConfig(_Model):
         dt.date(2012, 12, 31), description="Train on data up to and including this date; evaluate on the rest."
     )
     backtest_level: float = Field(0.99, gt=0.5, lt=1, description="One-day VaR level of the backtest (Kupiec).")
+    rivals: list[Literal["gaussian", "fhs", "t_copula", "dcc", "classical_gan"]] = Field(
+        ["gaussian", "fhs", "t_copula", "dcc", "classical_gan"],
+        description="Classical rivals fitted on the same training period and scored beside the qGAN (comparison "
+        "table, backtests, stylized facts). Each costs evaluate time (the classical GAN up to `rival_seconds`); "
+        "an empty list keeps only the Gaussian and bootstrap baselines of the metric table.",
+    )
+    rival_seconds: float = Field(
+        10.0, gt=0, le=3600, description="Training-time budget of the classical GAN rival (seconds)."
+    )
 
 
 class ModelConfig(_Model):

@@ -108,7 +108,8 @@ def evaluate_task(
                                                                        "peak_memory_mb") if k in figures}}
     result = evaluate_run(
         encoded, probabilities, inputs, weights=stress.weights, backtest_level=evaluation.backtest_level,
-        seed=scenarios.seed, dequantise=scenarios.dequantise, **extra,
+        seed=scenarios.seed, dequantise=scenarios.dequantise, rivals=tuple(evaluation.rivals),
+        rival_seconds=evaluation.rival_seconds, **extra,
     )
     get_run_logger().info("headline metrics: %s", {k: round(v, 4) for k, v in result.headline().items()})
     return result

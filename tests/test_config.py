@@ -70,3 +70,14 @@ def test_date_range_order_is_checked() -> None:
 def test_run_id_must_be_a_folder_name() -> None:
     with pytest.raises(ValidationError, match="run_id must be a plain folder name"):
         load_config(None, ["output.run_id=a/b"])
+
+
+def test_evaluation_rivals_are_named_and_can_be_switched_off() -> None:
+    from quantum_scenarios.config import EvaluationConfig
+    from quantum_scenarios.evaluation.rivals import RIVALS
+
+    assert set(EvaluationConfig().rivals) == set(RIVALS)  # every rival by default
+    assert load_config(overrides=["evaluation.rivals=[]"]).evaluation.rivals == []
+    assert load_config(overrides=["evaluation.rivals=gaussian,dcc"]).evaluation.rivals == ["gaussian", "dcc"]
+    with pytest.raises(ValueError, match="evaluation.rivals"):
+        load_config(overrides=["evaluation.rivals=[garch_x]"])
