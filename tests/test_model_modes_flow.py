@@ -43,15 +43,15 @@ def test_factor_mode_route_fits_generates_evaluates_and_records(monkeypatch, tmp
     import tasks.scenarios as stage
     from tasks.quantum import encode_task
 
-    # the evaluation's default rivals and sample sizes take about a minute here; the wiring is what is tested
+    # the evaluation's default sample sizes take about a minute here; the wiring is what is tested
+    # (one rival, chosen through evaluation.rivals below)
     monkeypatch.setattr(stage, "evaluate_run", functools.partial(
-        evaluate_run, rivals=("gaussian",), n_correlation_draws=20_000, acf_paths=4, acf_horizon=300,
-        backtest_samples=2_000,
+        evaluate_run, n_correlation_draws=20_000, acf_paths=4, acf_horizon=300, backtest_samples=2_000,
     ))
     returns = _factor_returns(700)
     prices = 100 * np.exp(returns.cumsum())
     scenarios = ScenarioConfig(mode="iid", n_paths=200, horizon=5, seed=11)
-    evaluation = EvaluationConfig(split_date=returns.index[499].date())
+    evaluation = EvaluationConfig(split_date=returns.index[499].date(), rivals=["gaussian"])
     stress = StressConfig(risk_horizons=[1, 5])
     model = ModelConfig(factors=2, copula_qubits=2, check_every=20, patience=1)
     assert choose_mode(model.mode, returns.shape[1], factor_threshold=model.factor_threshold) == "factor"
