@@ -91,6 +91,23 @@ def _check_shots(shots: int) -> None:
         raise ValueError(f"shots must be an integer >= 1, received {shots!r}")
 
 
+def counts_to_frequencies(counts: dict[str, int], num_qubits: int) -> np.ndarray:
+    """Relative frequencies over basis-state indices, ``(2**num_qubits,)``, from a counts dict.
+
+    Bitstrings may hold spaces between classical registers; they are read in qiskit's order.
+    """
+    p = np.zeros(2**num_qubits)
+    for bits, count in counts.items():
+        p[int(bits.replace(" ", ""), 2)] += count
+    return p / p.sum()
+
+
+def counts_to_draws(counts: dict[str, int], seed: int) -> np.ndarray:
+    """The basis-state indices a counts dict holds, one per shot, in a seeded random order."""
+    draws = np.concatenate([np.full(c, int(b.replace(" ", ""), 2)) for b, c in sorted(counts.items())])
+    return np.random.default_rng(seed).permutation(draws)
+
+
 def _sample_indices(probabilities: np.ndarray, shots: int, seed: int | np.random.Generator) -> np.ndarray:
     _check_shots(shots)
     rng = np.random.default_rng(seed)
@@ -788,28 +805,20 @@ class AerExecutor(_AerBase):
         result = self._job(self._circuit, np.atleast_2d(thetas), shots=shots, seed=seed)
         return [result.get_counts(k) for k in range(len(np.atleast_2d(thetas)))]
 
-    def _frequencies(self, counts: dict[str, int]) -> np.ndarray:
-        p = np.zeros(2**self.num_qubits)
-        for bits, count in counts.items():
-            p[int(bits.replace(" ", ""), 2)] += count
-        return p / p.sum()
-
     def probabilities(self, theta: Any, *, seed: int | None = None) -> np.ndarray:
         """Empirical frequencies from ``shots`` samples, shape ``(2**N,)``."""
         values = check_theta(theta, self.num_parameters)
-        return self._frequencies(self._run(values[None], self.shots, self._next_seed(seed))[0])
+        return counts_to_frequencies(self._run(values[None], self.shots, self._next_seed(seed))[0], self.num_qubits)
 
     def sample(self, theta: Any, shots: int, *, seed: int) -> np.ndarray:
         """``shots`` basis-state indices, in a seeded random order."""
         _check_shots(shots)
         values = check_theta(theta, self.num_parameters)
-        counts = self._run(values[None], int(shots), int(seed))[0]
-        draws = np.concatenate([np.full(c, int(b.replace(" ", ""), 2)) for b, c in sorted(counts.items())])
-        return np.random.default_rng(seed).permutation(draws)
+        return counts_to_draws(self._run(values[None], int(shots), int(seed))[0], int(seed))
 
     def _expectations(self, thetas: np.ndarray, weights: np.ndarray, seed: int | None) -> np.ndarray:
         counts = self._run(thetas, self.shots, self._next_seed(seed))
-        return np.array([self._frequencies(c) @ weights for c in counts])
+        return np.array([counts_to_frequencies(c, self.num_qubits) @ weights for c in counts])
 
 
 def _readout_channels(circuit: QuantumCircuit, noise_model: Any) -> QuantumCircuit:

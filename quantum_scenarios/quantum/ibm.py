@@ -33,7 +33,13 @@ import numpy as np
 
 from quantum_scenarios.errors import QuantumScenariosError
 from quantum_scenarios.quantum.circuits import GeneratorCircuit, check_theta
-from quantum_scenarios.quantum.executors import Executor, _check_shots, fake_backend
+from quantum_scenarios.quantum.executors import (
+    Executor,
+    _check_shots,
+    counts_to_draws,
+    counts_to_frequencies,
+    fake_backend,
+)
 from quantum_scenarios.quantum.hardware import transpile_generator
 from quantum_scenarios.quantum.mitigation import SamplerLedger
 
@@ -256,28 +262,20 @@ class IBMExecutor(Executor):
         self.ledger.shots += len(thetas) * int(shots)
         return counts
 
-    def _frequencies(self, counts: dict[str, int]) -> np.ndarray:
-        p = np.zeros(2**self.num_qubits)
-        for bits, count in counts.items():
-            p[int(bits.replace(" ", ""), 2)] += count
-        return p / p.sum()
-
     def probabilities(self, theta: Any, *, seed: int | None = None) -> np.ndarray:
         """Frequencies of ``shots`` samples on the device, ``(2**N,)``."""
         values = check_theta(theta, self.num_parameters)
-        return self._frequencies(self._counts(values[None], self.shots, self._next_seed(seed))[0])
+        return counts_to_frequencies(self._counts(values[None], self.shots, self._next_seed(seed))[0], self.num_qubits)
 
     def sample(self, theta: Any, shots: int, *, seed: int) -> np.ndarray:
         """``shots`` outcomes from the device, in a seeded random order."""
         _check_shots(shots)
         values = check_theta(theta, self.num_parameters)
-        counts = self._counts(values[None], int(shots), int(seed))[0]
-        draws = np.concatenate([np.full(c, int(b, 2)) for b, c in sorted(counts.items())])
-        return np.random.default_rng(seed).permutation(draws)
+        return counts_to_draws(self._counts(values[None], int(shots), int(seed))[0], int(seed))
 
     def _expectations(self, thetas: np.ndarray, weights: np.ndarray, seed: int | None) -> np.ndarray:
         counts = self._counts(thetas, self.shots, self._next_seed(seed))
-        return np.array([self._frequencies(c) @ weights for c in counts])
+        return np.array([counts_to_frequencies(c, self.num_qubits) @ weights for c in counts])
 
 
 __all__ = ["FALLBACKS", "MODES", "TOKEN_ENV", "IBMExecutor", "IBMSampler", "IBMUnavailableError", "resolve_token"]
