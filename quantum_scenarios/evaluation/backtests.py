@@ -25,8 +25,8 @@ from numpy.typing import ArrayLike
 from scipy import stats
 from scipy.special import xlog1py, xlogy
 
-from quantum_scenarios.evaluation.risk import _check_level, expected_shortfall, var
-from quantum_scenarios.scenarios.stress import portfolio_losses
+from quantum_scenarios.evaluation.risk import _check_level, expected_shortfall, var, var_es_rows
+from quantum_scenarios.scenarios.stress import portfolio_losses, portfolio_weights
 from quantum_scenarios.scenarios.volatility import GarchFit
 
 __all__ = [
@@ -109,11 +109,14 @@ def var_forecasts(
             out[name] = float(np.quantile(losses, level, method="inverted_cdf"))
             continue
         forecasts = np.empty(len(test_returns))
+        w = portfolio_weights(weights, d)
         for start in range(0, len(test_returns), chunk):
             s = sigma[start : start + chunk]  # (c, d)
-            r = (mu + s[:, None, :] * z[None, :, :]) / garch.scale  # (c, n, d)
-            losses = portfolio_losses(r.reshape(-1, d), weights).reshape(s.shape[0], -1)
-            forecasts[start : start + chunk] = np.quantile(losses, level, axis=1, method="inverted_cdf")
+            r = s[:, None, :] * z[None, :, :]  # (c, n, d), then in place: (mu + sigma z) / scale, simple returns
+            r += mu
+            r /= garch.scale
+            np.expm1(r, out=r)
+            forecasts[start : start + chunk] = var_es_rows(-(r @ w), level)[0]
         out[name] = forecasts
     return out
 
@@ -465,6 +468,7 @@ def risk_forecasts(
         par = garch.params.loc[list(garch.assets)]
         mu, omega, alpha, beta = (par[c].to_numpy(dtype=float) for c in ("mu", "omega", "alpha", "beta"))
     out: dict[str, RiskForecast] = {}
+    w = portfolio_weights(weights, d)
     for name, model in models.items():
         rng = np.random.default_rng(seed)
         z = _samples(model, int(n_samples) * h, rng, d, name).reshape(int(n_samples), h, d)
@@ -485,11 +489,11 @@ def risk_forecasts(
                     eps = np.sqrt(s2) * z[None, :, step, :]
                     total += (mu + eps) / garch.scale
                     s2 = omega + alpha * eps**2 + beta * s2
-                losses = portfolio_losses(total.reshape(-1, d), weights).reshape(total.shape[0], -1)  # (c, n)
-                for i, row in enumerate(losses):
-                    var_f[c0 + i] = var(row, q)
-                    es_f[c0 + i] = expected_shortfall(row, q)
-                    null[c0 + i] = row[pick.integers(0, row.size, size=int(n_null))]
+                losses = -(np.expm1(total, out=total) @ w)  # (c, n): portfolio_losses of each window's paths
+                c1 = c0 + losses.shape[0]
+                var_f[c0:c1], es_f[c0:c1] = var_es_rows(losses, q)
+                chosen = pick.integers(0, losses.shape[1], size=(losses.shape[0], int(n_null)))
+                null[c0:c1] = np.take_along_axis(losses, chosen, axis=1)
         frame = pd.DataFrame(
             {"realised_loss": realised, "var": var_f, "es": es_f}, index=test_returns.index[starts]
         )

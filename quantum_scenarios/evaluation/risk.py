@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["var", "expected_shortfall"]
+__all__ = ["var", "expected_shortfall", "var_es_rows"]
 
 
 def _check_level(level: float) -> float:
@@ -101,3 +101,32 @@ def expected_shortfall(
     at_or_below = 1.0 - tail_mass
     es = (float(np.dot(x[above], p[above])) + v * (at_or_below - q)) / (1.0 - q)
     return float(max(es, v))
+
+
+def var_es_rows(losses: ArrayLike, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """VaR and ES of every row of ``losses`` ``(m, n)``, each row an equally weighted sample.
+
+    The same numbers as :func:`var` and :func:`expected_shortfall` row by row, but in a few
+    array operations: the VaR index is the one :func:`var` finds in the equal-weight cumulative
+    sum (the same for every row), :func:`numpy.partition` selects it in linear time instead of
+    a sort, and the tail sum runs over the whole row. The backtests need one VaR and ES per
+    test day from 10,000-20,000 simulated losses each, where row-by-row sorting took seconds.
+
+    Returns:
+        ``(var, es)``, each of shape ``(m,)``.
+    """
+    q = _check_level(level)
+    x = np.asarray(losses, dtype=float)
+    if x.ndim != 2 or x.shape[1] == 0:
+        raise ValueError(f"losses must have shape (rows, samples) with at least one sample; received {x.shape}")
+    if not np.all(np.isfinite(x)):
+        row, col = (int(i[0]) for i in np.nonzero(~np.isfinite(x)))
+        raise ValueError(f"losses must be finite; row {row}, sample {col} is {float(x[row, col])}")
+    n = x.shape[1]
+    p = np.full(n, 1.0 / n)
+    idx = min(int(np.searchsorted(np.cumsum(p), q - 1e-12, side="left")), n - 1)
+    v = np.partition(x, idx, axis=1)[:, idx]
+    above = x > v[:, None]
+    tail_mass = above.sum(axis=1) / n
+    es = (np.where(above, x, 0.0).sum(axis=1) / n + v * ((1.0 - tail_mass) - q)) / (1.0 - q)
+    return v, np.maximum(es, v)

@@ -430,20 +430,35 @@ class DCCGarch(Rival):
         rival.garch = fit_garch(returns)
         return rival.fit(rival.garch.residuals)
 
+    chain_length = 1000
+    """Consecutive days per simulated chain in :meth:`draw` (see there)."""
+
     def _draw(self, k: int, rng: np.random.Generator) -> np.ndarray:
+        """``k`` days of the fitted DCC-t recursion, as ``ceil(k / chain_length)`` independent chains.
+
+        Every chain starts from ``Q_{T+1}`` (the state at the end of the sample) and runs
+        ``chain_length`` consecutive days; draw ``c * chain_length + t`` is day ``t`` of chain
+        ``c``. Within a chain the draws carry DCC's time-varying correlation (a path of
+        :func:`~quantum_scenarios.scenarios.trajectories.simulate_paths` that fits inside one
+        chain follows the recursion day by day). Running the chains side by side makes the cost
+        ``chain_length`` vectorised steps instead of ``k`` scalar ones: 200,000 draws of a
+        3-asset fit take 0.12 s as 200 chains, against about 3 s for one scalar chain.
+        """
         d = self.S.shape[0]
-        out = np.empty((k, d))
-        Q = self.q_next.copy()
+        length = min(int(self.chain_length), int(k))
+        chains = -(-int(k) // length)
+        Q = np.broadcast_to(self.q_next, (chains, d, d)).copy()
         scale_t = np.sqrt((self.nu - 2.0) / self.nu)
-        for t in range(k):
-            s = np.sqrt(np.diag(Q))
-            R = Q / np.outer(s, s)
-            g = np.linalg.cholesky(R) @ rng.standard_normal(d)
-            w = rng.chisquare(self.nu) / self.nu
-            z = g / np.sqrt(w) * scale_t
-            out[t] = z
-            Q = (1 - self.a - self.b) * self.S + self.a * np.outer(z, z) + self.b * Q
-        return out
+        out = np.empty((chains, length, d))
+        for t in range(length):
+            s = np.sqrt(np.einsum("cii->ci", Q))
+            R = Q / (s[:, :, None] * s[:, None, :])
+            g = np.einsum("cij,cj->ci", np.linalg.cholesky(R), rng.standard_normal((chains, d)))
+            w = rng.chisquare(self.nu, size=chains) / self.nu
+            z = g / np.sqrt(w)[:, None] * scale_t
+            out[:, t] = z
+            Q = (1 - self.a - self.b) * self.S + self.a * (z[:, :, None] * z[:, None, :]) + self.b * Q
+        return out.reshape(-1, d)[: int(k)]
 
     def summary(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "nu": self.nu, "loglik": self.loglik}

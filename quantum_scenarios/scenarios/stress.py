@@ -32,6 +32,7 @@ __all__ = [
     "correlation_stress",
     "historical_replay",
     "portfolio_losses",
+    "portfolio_weights",
     "risk_table",
     "stress_correlation",
     "tail_scenarios",
@@ -69,7 +70,8 @@ class StressSet:
         return self.trajectories.to_frame(run_id, self.name)
 
 
-def _weights(weights: ArrayLike | None, d: int) -> np.ndarray:
+def portfolio_weights(weights: ArrayLike | None, d: int) -> np.ndarray:
+    """Checked portfolio weights, one per asset; ``None`` is equal weights ``1 / d``."""
     if weights is None:
         return np.full(d, 1.0 / d)
     w = np.asarray(weights, dtype=float).ravel()
@@ -95,7 +97,7 @@ def portfolio_losses(log_returns: ArrayLike, weights: ArrayLike | None = None) -
         r = r[:, None, :]
     if r.ndim != 3:
         raise ValueError(f"log_returns must have shape (n, H, d) or (n, d); received {r.shape}")
-    w = _weights(weights, r.shape[2])
+    w = portfolio_weights(weights, r.shape[2])
     return -np.expm1(r.sum(axis=1)) @ w
 
 
@@ -364,7 +366,7 @@ def historical_replay(
             f"received {r.shape[0]}"
         )
     assets = tuple(str(c) for c in returns.columns)
-    w = _weights(weights, len(assets))
+    w = portfolio_weights(weights, len(assets))
     csum = np.vstack([np.zeros((1, r.shape[1])), np.cumsum(r, axis=0)])
     window_sums = csum[horizon:] - csum[:-horizon]  # (T - H + 1, d)
     losses = -np.expm1(window_sums) @ w
@@ -459,7 +461,7 @@ def risk_table(
             raise ValueError(f"scenario set {name!r} must have shape (n, H, d); received {r.shape}")
         n, h_max, d = r.shape
         names = set_assets or (tuple(assets) if assets is not None else tuple(f"asset_{i}" for i in range(d)))
-        w = _weights(weights, d)
+        w = portfolio_weights(weights, d)
         usable = [h for h in horizons if 1 <= int(h) <= h_max]
         if not usable:
             raise ValueError(

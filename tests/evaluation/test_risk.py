@@ -112,3 +112,24 @@ def test_var_backtest_of_a_correct_model_is_not_rejected() -> None:
     result = var_backtest(losses, stats.norm.ppf(0.99), 0.99)
     assert abs(result["rate"] - 0.01) < 0.002
     assert result["p_value"] > 0.01
+
+
+def test_var_es_rows_equal_the_row_by_row_definitions_with_ties() -> None:
+    from quantum_scenarios.evaluation.risk import var_es_rows
+
+    rng = np.random.default_rng(7)
+    losses = np.vstack([
+        rng.standard_t(4, size=1000),
+        np.round(rng.normal(size=1000), 1),  # many ties, atoms at the VaR
+        np.repeat([0.0, 1.0, 2.0, 5.0], 250),
+        rng.normal(size=1000),
+    ])
+    for level in (0.9, 0.975, 0.99, 0.999):
+        v, e = var_es_rows(losses, level)
+        for i, row in enumerate(losses):
+            assert v[i] == var(row, level)
+            assert e[i] == pytest.approx(expected_shortfall(row, level), rel=1e-12, abs=1e-15)
+    with pytest.raises(ValueError, match="row 1, sample 3"):
+        bad = losses.copy()
+        bad[1, 3] = np.nan
+        var_es_rows(bad, 0.99)

@@ -219,6 +219,30 @@ def test_dcc_estimation_recovers_simulated_parameters() -> None:
     assert np.corrcoef(draws, rowvar=False)[0, 1] == pytest.approx(0.5, abs=0.1)
 
 
+def test_dcc_draw_chains_follow_the_recursion_from_the_end_of_the_sample() -> None:
+    rng = np.random.default_rng(5)
+    rival = DCCGarch().fit(rng.standard_t(6, size=(1500, 3)) * np.sqrt(4 / 6))
+    rival.chain_length = 40
+    draws = rival.draw(100, np.random.default_rng(3))  # chains of 40, 40 and 20 days
+    assert draws.shape == (100, 3)
+    # Written out with the scalar loop of Engle's recursion: one chain equals it draw for draw.
+    rival.chain_length = 10**9
+    one = rival.draw(60, np.random.default_rng(3))
+    rg, Q, expected = np.random.default_rng(3), rival.q_next.copy(), []
+    for _ in range(60):
+        s = np.sqrt(np.diag(Q))
+        g = np.linalg.cholesky(Q / np.outer(s, s)) @ rg.standard_normal(3)
+        z = g / np.sqrt(rg.chisquare(rival.nu) / rival.nu) * np.sqrt((rival.nu - 2) / rival.nu)
+        expected.append(z)
+        Q = (1 - rival.a - rival.b) * rival.S + rival.a * np.outer(z, z) + rival.b * Q
+    np.testing.assert_allclose(one, np.array(expected), rtol=0, atol=1e-12)
+    # Every chain restarts from Q_{T+1}: day 0 of each chain has the same conditional correlation.
+    rival.chain_length = 1
+    firsts = rival.draw(200_000, np.random.default_rng(4))
+    s = np.sqrt(np.diag(rival.q_next))
+    np.testing.assert_allclose(np.corrcoef(firsts, rowvar=False), rival.q_next / np.outer(s, s), atol=0.01)
+
+
 def test_classical_gan_learns_a_shifted_normal_within_its_budget() -> None:
     import torch
 
