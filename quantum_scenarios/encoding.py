@@ -265,6 +265,10 @@ class Encoding:
         clipped: Per asset, the number of observations outside the bounds, clipped into edge bins.
         n_observations: Number of observations (rows) histogrammed.
         prior: The loader's probabilities in basis-state order, shape ``(2**N,)``.
+        joint: ``False`` for a per-asset encoding (:func:`encode` with ``joint=False``): the
+            contract's bins per asset only, with no joint target, prior or loader gates, for
+            runs whose ``2**N`` grid is too large to build; its joint-grid methods
+            (:meth:`histogram`, :meth:`values`, :meth:`sample`, :meth:`marginal`) refuse.
     """
 
     contract: EncodingContract
@@ -273,6 +277,7 @@ class Encoding:
     clipped: dict[str, int]
     n_observations: int
     prior: np.ndarray | None = None
+    joint: bool = True
 
     @property
     def num_qubits_total(self) -> int:
@@ -298,6 +303,7 @@ class Encoding:
 
         Equal to the qiskit-finance loader's ``values`` (dimension 0 in the most significant qubits).
         """
+        self._require_joint("values")
         grids = np.meshgrid(*[np.asarray(c) for c in self.contract.bin_centres], indexing="ij")
         return np.stack([g.ravel() for g in grids], axis=1)
 
@@ -310,11 +316,13 @@ class Encoding:
         Returns:
             Basis-state indices, shape ``(m,)``.
         """
+        self._require_joint("digitize")
         bins = self._bins(self._check_values(x))
         return np.ravel_multi_index(tuple(bins.T), self.grid_shape)
 
     def histogram(self, x: np.ndarray) -> np.ndarray:
         """Empirical probabilities on the grid, shape ``(2**N,)``, of values ``x`` of shape ``(m, d)``."""
+        self._require_joint("histogram")
         index = self.digitize(x)
         if index.size == 0:
             raise ValueError("cannot histogram zero observations; received an empty array")
@@ -362,7 +370,68 @@ class Encoding:
         axes = tuple(a for a in range(d) if a != asset_index)
         return p.reshape(self.grid_shape).sum(axis=axes)
 
+    def bins(self, x: np.ndarray) -> np.ndarray:
+        """Bin index of every value per asset, shape ``(m, d)``; values outside the bounds go to the edge bins.
+
+        Defined for per-asset encodings too (``joint=False``): it never forms a joint index.
+        """
+        return self._bins(self._check_values(x))
+
+    def subgrid(self, indices: Sequence[int]) -> Encoding:
+        """The grid of some of the assets: the same bounds, qubits and bin edges, without a prior.
+
+        Args:
+            indices: Asset positions, in the order the sub-grid's dimensions take (e.g. ``(i, j)``
+                for one asset pair's 2-D grid).
+
+        Returns:
+            An :class:`Encoding` of those assets whose contract has ``loader="none"`` and whose
+            loader circuit holds the named registers only. Its ``target`` is the marginal of
+            this encoding's target on those assets, or empty for a per-asset encoding
+            (``joint=False``), whose joint target does not exist. ``prior`` is ``None``.
+        """
+        positions = [int(i) for i in indices]
+        d = len(self.assets)
+        if not positions or len(set(positions)) != len(positions) or not all(0 <= i < d for i in positions):
+            raise ValueError(f"indices must be distinct asset positions in [0, {d}); received {list(indices)!r}")
+        c = self.contract
+        contract = EncodingContract(
+            assets=tuple(c.assets[i] for i in positions),
+            num_qubits=tuple(c.num_qubits[i] for i in positions),
+            bounds=tuple(c.bounds[i] for i in positions),
+            bin_edges=tuple(c.bin_edges[i] for i in positions),
+            bin_centres=tuple(c.bin_centres[i] for i in positions),
+            qubit_order=c.qubit_order,
+            transform=c.transform,
+            loader="none",
+            loader_params={},
+            versions=dict(c.versions),
+        )
+        if self.joint and self.target.size:
+            others = tuple(a for a in range(d) if a not in positions)
+            kept = sorted(positions)
+            marginal = np.asarray(self.target, dtype=float).reshape(self.grid_shape).sum(axis=others)
+            target = np.transpose(marginal, [kept.index(i) for i in positions]).ravel()
+        else:
+            target = np.empty(0)
+        return Encoding(
+            contract=contract,
+            target=target,
+            loader=_register_circuit(contract.assets, contract.num_qubits, name="P(X) none"),
+            clipped={a: self.clipped.get(a, 0) for a in contract.assets},
+            n_observations=self.n_observations,
+            prior=None,
+        )
+
     # -- helpers -----------------------------------------------------------------------------
+
+    def _require_joint(self, method: str) -> None:
+        if not self.joint:
+            raise ValueError(
+                f"Encoding.{method} needs the joint grid, but this encoding of {len(self.assets)} assets was built "
+                f"per asset only (encode(joint=False): 2**{self.num_qubits_total} cells are too many); take grid "
+                "metrics pairwise (quantum_scenarios.evaluation.grids.PairwiseGrid) or lower encoding.num_qubits"
+            )
 
     def _check_values(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
@@ -383,6 +452,7 @@ class Encoding:
         return bins
 
     def _check_probabilities(self, probabilities: Any) -> np.ndarray:
+        self._require_joint("probabilities")
         if hasattr(probabilities, "detach"):
             probabilities = probabilities.detach().cpu().numpy()
         p = np.asarray(probabilities, dtype=float)
@@ -422,14 +492,14 @@ def _check_frame(frame: pd.DataFrame) -> np.ndarray:
     return x
 
 
-def _normalise_qubits(num_qubits: int | Sequence[int], d: int) -> tuple[int, ...]:
+def _normalise_qubits(num_qubits: int | Sequence[int], d: int, *, joint: bool = True) -> tuple[int, ...]:
     qubits = (num_qubits,) * d if isinstance(num_qubits, (int, np.integer)) else tuple(num_qubits)
     if len(qubits) != d:
         raise ValueError(f"num_qubits has {len(qubits)} entries; expected one per asset ({d})")
     for n in qubits:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
             raise ValueError(f"num_qubits entries must be integers >= 1, received {num_qubits!r}")
-    if sum(qubits) > MAX_TOTAL_QUBITS:
+    if joint and sum(qubits) > MAX_TOTAL_QUBITS:
         raise ValueError(f"total qubits {sum(qubits)} exceeds the maximum of {MAX_TOTAL_QUBITS}")
     return tuple(int(n) for n in qubits)
 
@@ -569,6 +639,7 @@ def encode(
     margin: float = 0.1,
     loader: str = "normal",
     transform: str = "log_return",
+    joint: bool = True,
 ) -> Encoding:
     """Discretise a wide frame of returns onto qubit registers.
 
@@ -583,6 +654,10 @@ def encode(
             ``"lognormal"`` (fitted to ``log x``; needs positive values), ``"uniform"``
             (Hadamard on every qubit) or ``"none"`` (``|0…0⟩``).
         transform: Label of what the values are (``"log_return"``, ``"garch_t_residual"``, ...).
+        joint: ``False`` builds the per-asset grid only (bounds, edges, centres, clipping counts):
+            no ``2**N`` target histogram, no prior and no loader gates, and no limit on the total
+            qubits. For runs whose model does not train on the joint grid and whose evaluation
+            is pairwise; the contract then records ``loader="none"``.
 
     Returns:
         The encoding: contract, target histogram, loader circuit and clipping counts.
@@ -601,10 +676,12 @@ def encode(
         raise ValueError(f"loader must be one of {LOADERS}, received {loader!r}")
     if not isinstance(transform, str) or not transform:
         raise ValueError(f"transform must be a non-empty string, received {transform!r}")
-    qubits = _normalise_qubits(num_qubits, len(assets))
+    qubits = _normalise_qubits(num_qubits, len(assets), joint=joint)
     grid_bounds = _default_bounds(x, assets, quantiles, margin) if bounds is None else _check_bounds(bounds, assets)
     edges = [np.linspace(lo, hi, 2**n + 1) for (lo, hi), n in zip(grid_bounds, qubits)]
     centres = [(e[:-1] + e[1:]) / 2 for e in edges]
+    if not joint:
+        loader = "none"
     params = _fit_loader(loader, x, assets, centres)
     contract = EncodingContract(
         assets=assets,
@@ -618,7 +695,26 @@ def encode(
         loader_params=params,
         versions=_library_versions(),
     )
+    if not joint:
+        return _per_asset_encoding(x, contract)
     return encode_like(frame, contract)
+
+
+def _per_asset_encoding(x: np.ndarray, contract: EncodingContract) -> Encoding:
+    """An :class:`Encoding` without its joint grid: registers, clipping counts, no target or prior."""
+    clipped = {
+        asset: int(np.sum((x[:, a] < lo) | (x[:, a] > hi)))
+        for a, (asset, (lo, hi)) in enumerate(zip(contract.assets, contract.bounds))
+    }
+    return Encoding(
+        contract=contract,
+        target=np.empty(0),
+        loader=_register_circuit(contract.assets, contract.num_qubits, name="P(X) none"),
+        clipped=clipped,
+        n_observations=int(x.shape[0]),
+        prior=None,
+        joint=False,
+    )
 
 
 def encode_like(frame: pd.DataFrame, contract: EncodingContract) -> Encoding:

@@ -157,3 +157,141 @@ def test_sample_kl_is_qugens_binned_kl_by_hand() -> None:
     assert sample_kl(x, x, bins=2) == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError, match="same d"):
         sample_kl(x, y[:, :1])
+
+
+# --------------------------------------------------------------------------------------------
+# The evaluation grid for many assets: joint, or the mean over asset pairs (evaluation.grids)
+# --------------------------------------------------------------------------------------------
+
+
+def _t_values(d: int, n: int, seed: int) -> pd.DataFrame:
+    """Correlated Student-t(5) values with one common factor."""
+    rng = np.random.default_rng(seed)
+    common = rng.standard_t(5, (n, 1))
+    x = 0.7 * common + 0.7 * rng.standard_t(5, (n, d))
+    return pd.DataFrame(x, columns=[f"A{k}" for k in range(d)])
+
+
+def _numpy_pair_histogram(x: np.ndarray, edges_i: np.ndarray, edges_j: np.ndarray) -> np.ndarray:
+    """Pair histogram with numpy alone: values beyond the bounds land in the edge bins."""
+    xi = np.clip(x[:, 0], edges_i[0], np.nextafter(edges_i[-1], -np.inf))
+    xj = np.clip(x[:, 1], edges_j[0], np.nextafter(edges_j[-1], -np.inf))
+    counts, _, _ = np.histogram2d(xi, xj, bins=[edges_i, edges_j])
+    return (counts / counts.sum()).ravel()
+
+
+def _numpy_kl(p: np.ndarray, q: np.ndarray, epsilon: float = 1e-10) -> float:
+    """KL(p || q) by hand, with the library's rule: q floored at epsilon on p's support, renormalised."""
+    q = np.where((p > 0) & (q < epsilon), epsilon, q)
+    q = q / q.sum()
+    s = p > 0
+    return float(np.sum(p[s] * np.log(p[s] / q[s])))
+
+
+def test_pairwise_grid_on_two_assets_equals_the_joint_grid() -> None:
+    from quantum_scenarios.evaluation.grids import JointGrid, PairwiseGrid
+
+    train, test = _t_values(2, 800, 1), _t_values(2, 300, 2).to_numpy()
+    encoding = encode(train, num_qubits=3, loader="uniform")
+    model = _t_values(2, 5_000, 3).to_numpy() * 1.2
+    joint, pairwise = JointGrid(encoding), PairwiseGrid(encoding, train.to_numpy())
+    np.testing.assert_allclose(pairwise.target.probabilities[0], encoding.target, atol=1e-15)
+    models_joint = {"m": joint.histogram(model), "train": encoding.target}
+    models_pair = {"m": pairwise.histogram(model), "train": pairwise.target}
+    a = joint.metric_table(encoding.target, joint.histogram(test), models_joint)
+    b = pairwise.metric_table(pairwise.target, pairwise.histogram(test), models_pair)
+    pd.testing.assert_frame_equal(a, b, atol=1e-12, rtol=0)
+    h, p = pairwise.histogram(test), pairwise.histogram(model)
+    assert pairwise.kl(h, p) == pytest.approx(joint.kl(joint.histogram(test), joint.histogram(model)), abs=1e-14)
+    assert pairwise.fidelity(h, p) == pytest.approx(joint.fidelity(joint.histogram(test), joint.histogram(model)), abs=1e-14)
+    assert pairwise.coverage(p, h, 1e-3) == joint.coverage(joint.histogram(model), joint.histogram(test), 1e-3)
+
+
+def test_pairwise_metrics_on_three_assets_are_the_mean_of_three_numpy_2d_metrics() -> None:
+    from quantum_scenarios.evaluation.grids import PairwiseGrid
+
+    train, test = _t_values(3, 900, 4), _t_values(3, 400, 5).to_numpy()
+    model = 1.1 * _t_values(3, 20_000, 6).to_numpy()
+    encoding = encode(train, num_qubits=2, loader="uniform")
+    grid = PairwiseGrid(encoding, train.to_numpy())
+    assert grid.pairs == ((0, 1), (0, 2), (1, 2))
+    assert grid.description == "pairwise mean over 3 pairs, 2 qubits per asset (16 cells per pair)"
+    edges = [np.asarray(e) for e in encoding.contract.bin_edges]
+    kls, fids, covers = [], [], []
+    for k, (i, j) in enumerate(grid.pairs):
+        h = _numpy_pair_histogram(test[:, [i, j]], edges[i], edges[j])
+        q = _numpy_pair_histogram(model[:, [i, j]], edges[i], edges[j])
+        np.testing.assert_allclose(grid.histogram(test).probabilities[k], h, atol=1e-15)
+        kls.append(_numpy_kl(h, q))
+        fids.append(np.sum(np.sqrt(h * q)) ** 2)
+        covers.append(np.mean(q[h > 0] >= 1e-3))
+    h_all, q_all = grid.histogram(test), grid.histogram(model)
+    assert grid.kl(h_all, q_all) == pytest.approx(np.mean(kls), abs=1e-14)
+    assert grid.fidelity(h_all, q_all) == pytest.approx(np.mean(fids), abs=1e-14)
+    assert grid.coverage(q_all, h_all, 1e-3) == pytest.approx(np.mean(covers), abs=1e-15)
+    row = grid.metric_table(grid.target, h_all, {"m": q_all}).set_index(["model", "sample"]).loc[("m", "out")]
+    assert row["kl"] == pytest.approx(np.mean(kls), abs=1e-14)
+    assert row["fidelity"] == pytest.approx(np.mean(fids), abs=1e-14)
+
+
+def test_pairwise_correlation_and_w1_equal_the_joint_grid_and_pairs_marginalise_exactly() -> None:
+    from quantum_scenarios.evaluation.grids import JointGrid, PairwiseGrid
+
+    train = _t_values(3, 700, 7)
+    encoding = encode(train, num_qubits=2, loader="uniform")
+    joint, pairwise = JointGrid(encoding), PairwiseGrid(encoding, train.to_numpy())
+    rng = np.random.default_rng(8)
+    p = rng.dirichlet(np.ones(64))
+    # a joint distribution marginalised onto each pair equals numpy's sum over the third axis
+    pairs = pairwise.distribution(p)
+    cube = p.reshape(4, 4, 4)
+    for (i, j), q in zip(pairs.pairs, pairs.probabilities):
+        np.testing.assert_allclose(q, cube.sum(axis=3 - i - j).ravel(), atol=1e-15)
+    # and the pairs of the training histogram are the pair histograms of the training values
+    for a, b in zip(pairwise.distribution(encoding.target).probabilities, pairwise.target.probabilities):
+        np.testing.assert_allclose(a, b, atol=1e-15)
+    a = joint.metric_table(encoding.target, encoding.target, {"m": p}).set_index(["model", "sample"])
+    b = pairwise.metric_table(encoding.target, encoding.target, {"m": p}).set_index(["model", "sample"])
+    for column in ("w1", "corr_max_abs", "corr_frobenius"):
+        np.testing.assert_allclose(b[column], a[column], atol=1e-12)
+    # per-asset marginals from the pairs equal the joint grid's
+    for k, m in enumerate(pairwise.marginals(pairs)):
+        np.testing.assert_allclose(m, encoding.marginal(p, k), atol=1e-15)
+
+
+def test_pairwise_gaussian_is_the_bivariate_marginal_of_the_joint_gaussian() -> None:
+    from quantum_scenarios.evaluation.grids import JointGrid, PairwiseGrid
+
+    train = _t_values(3, 600, 9)
+    encoding = encode(train, num_qubits=2, loader="uniform")
+    joint, pairwise = JointGrid(encoding), PairwiseGrid(encoding, train.to_numpy())
+    from_joint = pairwise.distribution(joint.gaussian(train.to_numpy()))
+    direct = pairwise.gaussian(train.to_numpy())
+    for a, b in zip(from_joint.probabilities, direct.probabilities):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_evaluation_grid_choice_and_per_asset_encoding_of_twenty_assets() -> None:
+    from quantum_scenarios.evaluation.grids import JointGrid, PairwiseGrid, evaluation_grid
+
+    small = _t_values(4, 300, 10)
+    enc4 = encode(small, num_qubits=3)
+    assert isinstance(evaluation_grid(enc4, small.to_numpy()), JointGrid)
+    assert evaluation_grid(enc4, small.to_numpy()).description == "joint 4 assets x 3 qubits (4,096 cells)"
+    assert isinstance(evaluation_grid(enc4, small.to_numpy(), max_assets=3), PairwiseGrid)
+
+    many = _t_values(20, 500, 11)
+    enc = encode(many, num_qubits=3, joint=False)  # 2**60 cells: only the per-asset grid is built
+    assert not enc.joint and enc.target.size == 0 and enc.prior is None and enc.contract.loader == "none"
+    assert enc.loader.num_qubits == 60 and enc.loader.size() == 0
+    with pytest.raises(ValueError, match="per asset only"):
+        enc.histogram(many.to_numpy())
+    grid = evaluation_grid(enc, many.to_numpy())
+    assert isinstance(grid, PairwiseGrid) and len(grid.pairs) == 190
+    assert grid.description == "pairwise mean over 190 pairs, 3 qubits per asset (64 cells per pair)"
+    # the same bins as a joint encoding of any two of the assets
+    pair = encode(many[["A3", "A17"]], num_qubits=3, loader="uniform")
+    k = grid.pairs.index((3, 17))
+    np.testing.assert_allclose(grid.target.probabilities[k], pair.target, atol=1e-15)
+    with pytest.raises(ValueError, match="per asset only"):
+        JointGrid(enc)
