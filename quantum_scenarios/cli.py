@@ -510,6 +510,8 @@ def _preflight(args: argparse.Namespace, config: PipelineConfig, command: _Comma
     checked = preflight(
         data.returns, num_qubits=config.encoding.num_qubits, split_date=config.evaluation.split_date,
         quantiles=config.encoding.quantiles, margin=config.encoding.margin, mode=mode,
+        factors=config.model.factors, copula_qubits=config.model.copula_qubits,
+        latent_qubits=config.model.latent_qubits,
     )
     for line in checked.warnings:
         print(f"qscen {args.command}: warning: {line}", file=sys.stderr)

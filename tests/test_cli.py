@@ -122,7 +122,7 @@ def test_too_many_qubits_fail_in_seconds_naming_the_option(capsys, tmp_path, mak
     csv = _wide_csv(tmp_path / "five.csv", make_prices, assets=("A1", "A2", "A3", "A4", "A5"))
     started = time.perf_counter()
     code = main(["run", "--source", str(csv), "--set", "encoding.num_qubits=5", "--workdir", str(tmp_path / "w"),
-                 "--set", "evaluation.split_date=2010-12-31"])
+                 "--set", "evaluation.split_date=2010-12-31", "--set", "model.mode=joint"])
     assert code == 1 and time.perf_counter() - started < 10
     line = _one_error_line(capsys.readouterr().err)
     assert "5 assets × 5 qubits = 25 > 24 qubits: lower encoding.num_qubits (--set encoding.num_qubits=4)" in line
