@@ -79,6 +79,9 @@ _EXPORTS: dict[str, str] = {
     "Evaluation": "scorecard",
     "comparison_table": "scorecard",
     "evaluate_run": "scorecard",
+    "ModelScores": "scorecard",
+    "score_models": "scorecard",
+    "score_rivals": "scorecard",
 }
 
 __all__ = sorted([*_EXPORTS, "split_by_date"])

@@ -26,7 +26,10 @@ from quantum_scenarios.evaluation.stylized import abs_autocorrelation, lower_tai
 from quantum_scenarios.scenarios.generation import scenario_draw
 from quantum_scenarios.scenarios.trajectories import simulate_paths
 
-__all__ = ["COMPARISON_COLUMNS", "DEFAULT_RIVALS", "Evaluation", "comparison_table", "evaluate_run"]
+__all__ = [
+    "COMPARISON_COLUMNS", "DEFAULT_RIVALS", "Evaluation", "ModelScores", "comparison_table", "evaluate_run",
+    "score_models", "score_rivals",
+]
 
 DEFAULT_RIVALS = ("gaussian", "fhs", "t_copula", "dcc", "classical_gan")
 @dataclass
@@ -107,6 +110,7 @@ def evaluate_run(
     rivals: tuple[str, ...] = DEFAULT_RIVALS,
     rival_seconds: float = 10.0,
     horizons: tuple[int, ...] = (1, 10),
+    rival_scores: "ModelScores | None" = None,
 ) -> Evaluation:
     """Score the trained generator against the data and both classical baselines.
 
@@ -134,6 +138,8 @@ def evaluate_run(
             comparison, the multi-horizon backtests and the stylized-facts table.
         rival_seconds: training-time budget of the classical GAN rival.
         horizons: backtest horizons in days.
+        rival_scores: the rivals already fitted and scored by :func:`score_rivals` (for example
+            while the generator trained); ``rivals`` and ``rival_seconds`` are then ignored.
     """
     assets = list(encoding.contract.assets)
     train = inputs.train_values[assets].to_numpy()
@@ -180,10 +186,108 @@ def evaluate_run(
         )
     acf_paths_value = abs_autocorrelation(long_paths.log_returns, max_lag=10).mean(axis=0)
     result = Evaluation(table, backtest, real_corr, gen_corr, corr_error, acf_data, acf_paths_value, baselines, test_hist)
-    if not rivals:
+    if rival_scores is None:
+        if not rivals:
+            return result
+        rival_scores = score_rivals(
+            encoding, inputs, rivals=rivals, rival_seconds=rival_seconds, weights=weights,
+            backtest_level=backtest_level, seed=seed, acf_paths=acf_paths, acf_horizon=acf_horizon,
+            backtest_samples=backtest_samples, horizons=horizons,
+        )
+    elif not rival_scores.rivals:
         return result
+    own = score_models(
+        encoding, inputs, {model_name: qgan_draw}, training={model_name: dict(training or {})}, weights=weights,
+        backtest_level=backtest_level, seed=seed, acf_paths=acf_paths, acf_horizon=acf_horizon,
+        backtest_samples=backtest_samples, horizons=horizons,
+    )
+    result.comparison = pd.concat([own.comparison, rival_scores.comparison], ignore_index=True)
+    result.backtests = pd.concat([own.backtests, rival_scores.backtests], ignore_index=True).sort_values(
+        "horizon", kind="stable").reset_index(drop=True)
+    facts = {"data": stylized_facts(observed), **own.stylized, **rival_scores.stylized}
+    result.stylized = pd.DataFrame(facts).T.rename_axis("series").reset_index()
+    result.rivals = dict(rival_scores.summaries)
+    return result
+
+
+@dataclass
+class ModelScores:
+    """The comparison rows, backtest rows and stylized facts of some models, scored apart.
+
+    Each model's figures depend only on its own draws (every model draws from its own
+    generator seeded with ``seed``), so scores of the rivals computed in one place (for example
+    in another process, while the qGAN trains) join the generator's exactly as if all had been
+    scored together.
+
+    Attributes:
+        rivals: names of the models scored, in order.
+        comparison: :func:`comparison_table` rows.
+        backtests: :func:`~quantum_scenarios.evaluation.backtests.backtest_table` rows.
+        stylized: model name -> :func:`stylized_facts` of its long simulated paths.
+        summaries: model name -> fitted parameters worth reporting (rivals only).
+    """
+
+    rivals: tuple[str, ...]
+    comparison: pd.DataFrame
+    backtests: pd.DataFrame
+    stylized: dict[str, dict[str, float]]
+    summaries: dict[str, Any]
+
+
+def score_models(
+    encoding: Any,
+    inputs: Any,
+    models: dict[str, Any],
+    *,
+    training: dict[str, dict[str, Any]] | None = None,
+    weights: ArrayLike | None = None,
+    backtest_level: float = 0.99,
+    seed: int = 0,
+    acf_paths: int = 16,
+    acf_horizon: int = 2_500,
+    backtest_samples: int = 20_000,
+    horizons: tuple[int, ...] = (1, 10),
+) -> ModelScores:
+    """Comparison rows, 1- and 10-day backtests and stylized facts of ``models`` (name -> draw)."""
+    assets = list(encoding.contract.assets)
+    train = inputs.train_values[assets].to_numpy()
+    test = inputs.test_values[assets].dropna().to_numpy()
+    comparison = comparison_table(train, test, encoding, models, training=training, seed=seed)
+    backtests = backtest_table(
+        inputs.test_returns[assets], models, horizons=horizons, weights=weights, level=backtest_level,
+        garch=inputs.garch_train, n_samples=max(backtest_samples // 8, 1000), seed=seed,
+    )
+    stylized = {}
+    for name, draw in models.items():
+        with np.errstate(over="ignore"):
+            paths = simulate_paths(draw, n_paths=max(acf_paths // 4, 1), horizon=acf_horizon, mode=inputs.mode,
+                                   garch=inputs.garch, last_prices=np.ones(len(assets)), assets=assets, seed=seed + 1)
+        stylized[name] = stylized_facts(paths.log_returns)
+    return ModelScores(tuple(models), comparison, backtests, stylized, {})
+
+
+def score_rivals(
+    encoding: Any,
+    inputs: Any,
+    *,
+    rivals: tuple[str, ...] = DEFAULT_RIVALS,
+    rival_seconds: float = 10.0,
+    weights: ArrayLike | None = None,
+    backtest_level: float = 0.99,
+    seed: int = 0,
+    acf_paths: int = 16,
+    acf_horizon: int = 2_500,
+    backtest_samples: int = 20_000,
+    horizons: tuple[int, ...] = (1, 10),
+) -> ModelScores:
+    """Fit the classical rivals on the training values and score them (see :func:`evaluate_run`).
+
+    Needs only the training and test data, not the generator, so it can run while the
+    generator trains; :func:`evaluate_run` takes the result as ``rival_scores``.
+    """
+    train = inputs.train_values[list(encoding.contract.assets)].to_numpy()
     fitted: dict[str, Any] = {}
-    info: dict[str, dict[str, Any]] = {model_name: dict(training or {})}
+    info: dict[str, dict[str, Any]] = {}
     for name in rivals:
         options = {"max_seconds": rival_seconds, "seed": seed} if name == "classical_gan" else {}
         rival = make_rival(name, **options).fit(train)
@@ -191,21 +295,12 @@ def evaluate_run(
         info[name] = {"seconds": rival.seconds}
         if name == "classical_gan":
             info[name]["epochs_to_convergence"] = rival.epochs_run
-    models = {model_name: qgan_draw, **fitted}
-    result.comparison = comparison_table(train, test, encoding, models, training=info, seed=seed)
-    result.backtests = backtest_table(
-        inputs.test_returns[assets], models, horizons=horizons, weights=weights, level=backtest_level,
-        garch=inputs.garch_train, n_samples=max(backtest_samples // 8, 1000), seed=seed,
+    scores = score_models(
+        encoding, inputs, fitted, training=info, weights=weights, backtest_level=backtest_level, seed=seed,
+        acf_paths=acf_paths, acf_horizon=acf_horizon, backtest_samples=backtest_samples, horizons=horizons,
     )
-    facts = {"data": stylized_facts(observed)}
-    for name, draw in models.items():
-        with np.errstate(over="ignore"):
-            paths = simulate_paths(draw, n_paths=max(acf_paths // 4, 1), horizon=acf_horizon, mode=inputs.mode,
-                                   garch=inputs.garch, last_prices=np.ones(len(assets)), assets=assets, seed=seed + 1)
-        facts[name] = stylized_facts(paths.log_returns)
-    result.stylized = pd.DataFrame(facts).T.rename_axis("series").reset_index()
-    result.rivals = {name: rival.summary() for name, rival in fitted.items()}
-    return result
+    scores.summaries = {name: rival.summary() for name, rival in fitted.items()}
+    return scores
 
 
 COMPARISON_COLUMNS = (

@@ -109,3 +109,22 @@ def test_every_rival_is_compared_backtested_and_checked_for_stylized_facts(score
     assert result.rivals["dcc"]["a"] >= 0 and result.rivals["t_copula"]["copula_nu"] > 2
     h = result.headline()
     assert "compare_dcc_kl_out" in h and "backtest_fhs_10d_kupiec_p" in h
+
+
+def test_rivals_scored_apart_join_the_generator_exactly(scored) -> None:
+    """score_rivals (run while the generator trains) + evaluate_run equals one evaluate_run."""
+    from quantum_scenarios.evaluation import score_rivals
+
+    encoded, inputs, _ = scored
+    options = dict(seed=5, acf_paths=4, acf_horizon=600, backtest_samples=4000)
+    together = evaluate_run(encoded, encoded.target, inputs, n_correlation_draws=20_000, rivals=("gaussian", "dcc"),
+                            **options)
+    apart = score_rivals(encoded, inputs, rivals=("gaussian", "dcc"), **options)
+    joined = evaluate_run(encoded, encoded.target, inputs, n_correlation_draws=20_000, rival_scores=apart,
+                          rivals=("fhs",), **options)  # rivals= is ignored when rival_scores is given
+    timed = ["train_seconds"]  # wall time of each fit: the one figure that differs between two fits
+    pd.testing.assert_frame_equal(joined.comparison.drop(columns=timed), together.comparison.drop(columns=timed))
+    pd.testing.assert_frame_equal(joined.backtests, together.backtests)
+    pd.testing.assert_frame_equal(joined.stylized, together.stylized)
+    assert joined.rivals.keys() == together.rivals.keys() and joined.rivals["dcc"] == together.rivals["dcc"]
+    assert list(joined.comparison["model"]) == ["qgan", "gaussian", "dcc"]
