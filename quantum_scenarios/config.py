@@ -313,6 +313,12 @@ class EvaluationConfig(_Model):
     rival_seconds: float = Field(
         10.0, gt=0, le=3600, description="Training-time budget of the classical GAN rival (seconds)."
     )
+    joint_grid_max_assets: int = Field(
+        4, ge=1, le=8,
+        description="Grid metrics (KL, fidelity, coverage) on the joint grid of all assets up to this many assets; "
+        "above it (and whenever the joint grid is not built) the mean over every asset pair's 2-D grid, "
+        "encoding.num_qubits per asset (quantum_scenarios.evaluation.grids).",
+    )
 
 
 class ModelConfig(_Model):
