@@ -313,6 +313,11 @@ class EvaluationConfig(_Model):
     rival_seconds: float = Field(
         10.0, gt=0, le=3600, description="Training-time budget of the classical GAN rival (seconds)."
     )
+    rivals_in_parallel: bool = Field(
+        True,
+        description="Fit and score the rivals in a separate process while the generator trains (they need only the "
+        "data). Gains their whole cost on a machine with a spare core; off, they run inside the evaluate stage.",
+    )
     joint_grid_max_assets: int = Field(
         4, ge=1, le=8,
         description="Grid metrics (KL, fidelity, coverage) on the joint grid of all assets up to this many assets; "
@@ -350,6 +355,13 @@ class ModelConfig(_Model):
     max_seconds: float | None = Field(None, gt=0, description="Training time budget in seconds (None: epochs only).")
     smoothing: float = Field(
         0.0, ge=0, le=5, description="Gaussian smoothing (in cells) of a sparse training histogram; 0 = none."
+    )
+    selection: Literal["none", "validation"] = Field(
+        "none",
+        description="none: train the configured mode and settings; validation: choose mode, qubits per asset, depth "
+        "and loss from a small grid by KL(validation || model) on the last `validation_fraction` of the training "
+        "period (early stopping fixes the epochs), then refit the choice on the whole training period "
+        "(quantum_scenarios.models.selection); the test period is never used.",
     )
 
 

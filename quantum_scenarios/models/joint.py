@@ -92,8 +92,11 @@ class JointModel(ScenarioModel):
             final.epochs_run += self.selection.epochs_run  # selection rounds + refit
         self.fit_result = final
         self.probabilities = final.probabilities
+        # the rows the final grid was built on: without a refit the validation rows stay unseen,
+        # so empirical draws must not replay them either
+        reference = fit_rows if final is self.selection else x
         self._draw_cells = generator_draw(
-            self.grid, self.probabilities, reference=x if self.dequantise == "empirical" else None
+            self.grid, self.probabilities, reference=reference if self.dequantise == "empirical" else None
         )
         self.fitted = True
         return self
