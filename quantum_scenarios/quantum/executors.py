@@ -247,15 +247,39 @@ class _Stage:
         return psi if self.inverse_phase is None else psi * self.inverse_phase
 
 
+def _trace_map(size: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``(d², 4·size)`` 0/1 matrix taking a flattened chunk cross ``C`` to its one-qubit partial traces.
+
+    Column ``4j + 2a + b`` sums ``C[G[j, a, r], G[j, b, r]]`` over ``r`` (``G`` from :func:`_bit_split`):
+    the 2×2 reduced cross of the chunk's qubit ``j``. One matmul replaces a gather and a sum.
+    """
+    d, split = 2**size, _bit_split(size)
+    table = np.zeros((d * d, 4 * size))
+    for j in range(size):
+        for a in range(2):
+            for b in range(2):
+                table[split[j, a] * d + split[j, b], 4 * j + 2 * a + b] = 1.0
+    return torch.as_tensor(table, dtype=dtype, device=device)
+
+
 class _LayeredStatevector:
     """Torch evaluation of a :class:`LayeredCircuit` for a batch of per-qubit layer unitaries.
 
-    Two modes. Up to ``max_chunk_qubits`` qubits a layer is one dense matrix with its fixed
-    stage folded into the rows, and the forward pass keeps every layer's state for the
-    backward pass (the states are small). Above, a layer is applied as Kronecker-product
-    matrices over qubit chunks, and the backward pass is a true adjoint sweep: it starts from
-    the final state and *undoes* each layer (``ψ_l = K_l^† F_l^† ψ_{l+1}``) while it carries
-    the co-state back, so about four states are alive at any time whatever the depth.
+    Up to ``max_chunk_qubits`` qubits a layer is one dense matrix with its fixed stage folded
+    into the rows, and the forward pass keeps every layer's state. Above, a layer is applied as
+    Kronecker-product matrices over qubit chunks, each with *one plain GEMM* in a rotating
+    layout: a chunk always acts on the lowest bits of the state as stored (``(D/d, d)`` rows),
+    and its GEMM writes the result transposed, ``M·Xᵀ`` (``(d, D/d)``), so the chunk's bits move
+    to the top and the next chunk's bits come to the bottom. After all chunks of a layer the
+    bits are back in order, where the fixed stage (a permutation with phases) applies.
+
+    Backward pass (adjoint): a chunk is undone by the transposed GEMM ``Yᵀ·conj(M)``, which also
+    brings the layout back; just before, with the chunk's bits on top, its cross term
+    ``Tr_{other qubits}|μ⟩⟨φ|`` is one GEMM ``μ(d, D/d)·φ(d, D/d)^†``. Chunks act on disjoint
+    qubits, so this equals the cross at the end of the layer. With up to ``_KEEP_STATES_BYTES``
+    of states the forward pass keeps the state after every chunk (written in place by its GEMM)
+    and only the co-state runs back; above, state and co-state run back together as one
+    ``(2B, D)`` batch that *undoes* each layer, so about four states are alive whatever the depth.
     """
 
     def __init__(
@@ -269,11 +293,13 @@ class _LayeredStatevector:
         self.dtype, self.is_real = dtype, not dtype.is_complex
         self.chunks = _chunks(n, max_chunk_qubits)
         self.dense = len(self.chunks) == 1
-        # small states: keep every layer's state (cheaper backward); large: undo layers (O(state) memory)
-        self.keep_states = layers * self.dimension * torch.empty((), dtype=dtype).element_size() <= _KEEP_STATES_BYTES
+        # bytes of the states the forward pass keeps for one parameter vector (one per layer and chunk)
+        self.kept_bytes = layers * len(self.chunks) * self.dimension * torch.empty((), dtype=dtype).element_size()
+        self.keep_limit = _KEEP_STATES_BYTES
+        self.keep_states = self.kept_bytes <= self.keep_limit
         initial = layered.real_initial_state() if self.is_real else layered.initial_state
         self.psi0 = tensor(initial, dtype)
-        self.chunk_split = {size: tensor(_bit_split(size), torch.long) for _, size in self.chunks}
+        self.trace_maps = {size: _trace_map(size, dtype, device) for _, size in self.chunks}
         distinct = {id(s): _Stage(s, dtype=dtype, device=device) for s in layered.stages if s is not None}
         self.stages = [None if s is None else distinct[id(s)] for s in layered.stages]
         if self.dense:  # small n: dense per-layer tables are cheap and fold into the layer matrices
@@ -292,46 +318,37 @@ class _LayeredStatevector:
     # -- chunks ---------------------------------------------------------------------------------
 
     @staticmethod
-    def _apply_chunk(psi: torch.Tensor, matrix: torch.Tensor, low: int, size: int) -> torch.Tensor:
-        """Apply a ``(B, d, d)`` chunk matrix on qubits ``low … low+size-1`` of ``(B, D)`` states."""
-        b, d = psi.shape[0], 2**size
-        if b == 1 and low == 0:  # one state (training): a plain GEMM, fewer dispatched ops than matmul
-            return torch.mm(psi.reshape(-1, d), matrix[0].t()).reshape(1, -1)
-        if b == 1 and psi.shape[1] == d * 2**low:  # the top chunk
-            return torch.mm(matrix[0], psi.reshape(d, -1)).reshape(1, -1)
-        if low == 0:
-            return (psi.reshape(b, -1, d) @ matrix.transpose(1, 2)).reshape(b, -1)
-        return (matrix.unsqueeze(1) @ psi.reshape(b, -1, d, 2**low)).reshape(b, -1)
+    def _rotate(psi: torch.Tensor, matrix: torch.Tensor, d: int) -> torch.Tensor:
+        """``M`` on the lowest bits of ``(B, D)`` states (``M`` ``(d, d)`` or ``(B, d, d)``); those bits move to the top."""
+        b = psi.shape[0]
+        if b == 1:
+            return torch.mm(matrix, psi.view(-1, d).t()).view(1, -1)
+        if matrix.ndim == 2:
+            matrix = matrix.expand(b, d, d)
+        return torch.bmm(matrix, psi.view(b, -1, d).transpose(1, 2)).view(b, -1)
 
-    def _single_steps(self, matrices: list[torch.Tensor], *, adjoint: bool) -> list[tuple[Any, tuple[torch.Tensor, ...]]]:
-        """For one state: per chunk, a function ``(vector, operand) → vector`` and its per-layer operands.
+    def _cross(self, mu: torch.Tensor, phi: torch.Tensor, d: int, out: torch.Tensor) -> None:
+        """``Tr_{other qubits}|μ⟩⟨φ|`` of the chunk on the top bits of ``(B, D)`` states, into ``out (B, d, d)``."""
+        b = mu.shape[0]
+        phi = phi if self.is_real else phi.conj()
+        if b == 1:
+            torch.mm(mu.view(d, -1), phi.view(d, -1).t(), out=out[0])
+        else:
+            torch.bmm(mu.view(b, d, -1), phi.view(b, d, -1).transpose(1, 2), out=out)
 
-        The operands are 2-D views split once per pass, so each layer costs one GEMM per chunk.
-        With ``adjoint`` they apply ``M^†`` instead of ``M``.
+    def _operands(self, matrices: list[torch.Tensor], *, adjoint: bool) -> list[list[torch.Tensor]]:
+        """``[layer][chunk]`` operands of the chunk matrices ``(B, L, d, d)``: ``(d, d)`` for one state, else ``(B, d, d)``.
+
+        With ``adjoint`` they are ``M^†``, doubled along the batch for a ``(2B, D)`` state/co-state pair.
         """
-        steps = []
-        for (low, size), chunk in zip(self.chunks, matrices):
-            d, m = 2**size, chunk[0]  # (L, d, d)
+        per_chunk = []
+        for chunk in matrices:
             if adjoint:
-                m = m.mH
-            if low == 0:  # rows of d amplitudes: ψ·Mᵀ
-                steps.append((lambda v, op, d=d: torch.mm(v.view(-1, d), op).view(-1), m.transpose(1, 2).unbind(0)))
-            elif low + size == self.num_qubits:  # the top chunk: M·ψ
-                steps.append((lambda v, op, d=d: torch.mm(op, v.view(d, -1)).view(-1), m.unbind(0)))
-            else:
-                steps.append((lambda v, op, d=d, c=2**low: torch.matmul(op, v.view(-1, d, c)).view(-1), m.unbind(0)))
-        return steps
-
-    def _chunk_cross(self, mu: torch.Tensor, out: torch.Tensor, low: int, size: int) -> torch.Tensor:
-        """``Tr_{other qubits} |μ⟩⟨out|`` on one chunk, for ``(B, D)`` states: ``(B, d, d)``."""
-        b, d = mu.shape[0], 2**size
-        o = out if self.is_real else out.conj()
-        if low == 0:
-            return mu.reshape(b, -1, d).transpose(1, 2) @ o.reshape(b, -1, d)
-        m, o = mu.reshape(b, -1, d, 2**low), o.reshape(b, -1, d, 2**low)
-        if m.shape[1] == 1:
-            return m[:, 0] @ o[:, 0].transpose(1, 2)
-        return (m @ o.transpose(2, 3)).sum(1)
+                chunk = chunk.mH if self.is_real else chunk.mH.resolve_conj()
+                if chunk.shape[0] > 1:
+                    chunk = torch.cat((chunk, chunk))
+            per_chunk.append(chunk[0].unbind(0) if chunk.shape[0] == 1 else chunk.unbind(1))
+        return [list(layer) for layer in zip(*per_chunk)]
 
     # -- passes ---------------------------------------------------------------------------------
 
@@ -359,25 +376,16 @@ class _LayeredStatevector:
             if self.has_phase:
                 after = after * self.inverse_phases
             return psi, (layers, after)
+        psi = psi.contiguous()
         matrices = [_kron(unitaries, low, size) for low, size in self.chunks]
-        outs = []
-        steps = self._single_steps(matrices, adjoint=False) if b == 1 else None
+        operands = self._operands(matrices, adjoint=False)
+        sizes = [2**size for _, size in self.chunks]
         for l, stage in enumerate(self.stages):
-            if steps is not None:  # one state: pre-split 2-D operands, fewer dispatched ops
-                vector = psi.reshape(-1)
-                for apply, per_layer in steps:
-                    vector = apply(vector, per_layer[l])
-                psi = vector.reshape(1, -1)
-            else:
-                for (low, size), chunk in zip(self.chunks, matrices):
-                    psi = self._apply_chunk(psi, chunk[:, l], low, size)
-            if keep and self.keep_states:
-                outs.append(psi)
+            for c, d in enumerate(sizes):
+                psi = self._rotate(psi, operands[l][c], d)
             if stage is not None:
                 psi = stage.apply(psi)
-        if not keep:
-            return psi, None
-        return psi, (matrices, torch.stack(outs, 1) if self.keep_states else None)
+        return psi, (matrices if keep else None)
 
     def adjoint(self, unitaries: torch.Tensor, saved: Any, final: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
         """Gradient with respect to ``unitaries`` ``(B, L, n, 2, 2)``.
@@ -405,57 +413,25 @@ class _LayeredStatevector:
             split_out = after.index_select(-1, self.split).reshape(shape)
             cross = split_mu @ split_out.conj().transpose(-1, -2)
             return cross @ unitaries
-        matrices, after = saved
-        if after is not None:
-            return self._adjoint_kept(unitaries, matrices, after, grad)
-        # state and co-state travel together as one (2B, D) batch: one op undoes a chunk for both
+        layers, sizes = self.num_layers, [2**size for _, size in self.chunks]
+        inverses = self._operands(saved, adjoint=True)
+        crosses = [final.new_empty((layers, b, d, d)) for d in sizes]
+        # state and co-state run back together as one (2B, D) batch, undoing each layer chunk by chunk
         pair = torch.cat((final, grad.to(final.dtype)))
-        per_layer: list[torch.Tensor] = []
-        for l in range(self.num_layers - 1, -1, -1):
+        for l in range(layers - 1, -1, -1):
             stage = self.stages[l]
             if stage is not None:  # back to K_l ψ_l and its co-state
                 pair = stage.adjoint(pair)
-            parts = []
-            for (low, size), chunk in zip(self.chunks, matrices):
-                # chunks act on disjoint qubits, so undoing one leaves the others' partial traces unchanged
-                cross = self._chunk_cross(pair[b:], pair[:b], low, size)
-                split = self.chunk_split[size]
-                parts.append(cross[:, split[:, :, None, :], split[:, None, :, :]].sum(-1))  # (B, k, 2, 2)
-                inverse = chunk[:, l].mH
-                pair = self._apply_chunk(pair, torch.cat((inverse, inverse)), low, size)
-            per_layer.append(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0])
-        cross = torch.stack(per_layer[::-1], dim=1)  # (B, L, n, 2, 2)
-        return cross @ unitaries
-
-
-    def _adjoint_kept(
-        self, unitaries: torch.Tensor, matrices: list[torch.Tensor], after: torch.Tensor, grad: torch.Tensor
-    ) -> torch.Tensor:
-        """Backward pass with the forward pass's per-layer states ``K_l ψ_l`` (``after``, ``(B, L, D)``)."""
-        b, layers = grad.shape[0], self.num_layers
-        lam, mus = grad.to(after.dtype), []
-        steps = self._single_steps(matrices, adjoint=True) if b == 1 else None
-        for l in range(layers - 1, -1, -1):
-            stage = self.stages[l]
-            lam = lam if stage is None else stage.adjoint(lam)
-            mus.append(lam)
-            if l and steps is not None:
-                vector = lam.reshape(-1)
-                for apply, per_layer in steps:
-                    vector = apply(vector, per_layer[l])
-                lam = vector.reshape(1, -1)
-            elif l:
-                for (low, size), chunk in zip(self.chunks, matrices):
-                    lam = self._apply_chunk(lam, chunk[:, l].mH, low, size)
-        mu = torch.stack(mus[::-1], 1).reshape(b * layers, -1)
-        out = after.reshape(b * layers, -1)
-        parts = []
-        for low, size in self.chunks:
-            cross = self._chunk_cross(mu, out, low, size)
-            split = self.chunk_split[size]
-            parts.append(cross[:, split[:, :, None, :], split[:, None, :, :]].sum(-1))  # (B·L, k, 2, 2)
-        cross = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
-        return cross.reshape(b, layers, self.num_qubits, 2, 2) @ unitaries
+            for c, d in enumerate(sizes):
+                pair = self._rotate(pair, inverses[l][c], d)  # chunk c undone, its bits now on top
+                self._cross(pair[b:], pair[:b], d, crosses[c][l])  # ρ' = U_c^† ρ U_c
+        parts = [
+            (cross.view(layers * b, -1) @ self.trace_maps[size]).view(layers, b, size, 2, 2)
+            for cross, (_, size) in zip(crosses, self.chunks)
+        ]
+        reduced = torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]  # (L, B, n, 2, 2)
+        # the cross of a chunk is taken with the chunk undone: ρ_q = U_q ρ'_q U_q^†, so ρ_q U_q = U_q ρ'_q
+        return unitaries @ reduced.transpose(0, 1)
 
 
 class _Evolution(torch.autograd.Function):
