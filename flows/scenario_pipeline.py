@@ -37,6 +37,7 @@ from quantum_scenarios.config import (
     TrainingConfig,
     ValidationConfig,
 )
+from quantum_scenarios.evaluation.grids import joint_grid_needed
 from quantum_scenarios.models import choose_mode
 from tasks.market import ingest_task, validate_task, write_market_task
 from tasks.operations import report_failure, training_slot
@@ -50,6 +51,7 @@ from tasks.scenarios import (
     model_stats,
     prepare_inputs_task,
     record_model_task,
+    rivals_in_background,
 )
 
 
@@ -113,30 +115,36 @@ def scenario_pipeline(
         data, checked = validate_task(data, validation, run)
         market_files = write_market_task(data, run)
         inputs = prepare_inputs_task(data.returns, scenarios, evaluation)
-        encoded = encode_task(inputs.train_values, encoding, inputs.transform)
         mode = choose_mode(model.mode, inputs.train_values.shape[1], factor_threshold=model.factor_threshold)
-        if mode == "joint":
-            with training_slot(operations):
-                generator, trained = train_task(
-                    encoded, circuit, executor, training, show_progress=show_progress,
-                    checkpoint_dir=str(context.layout.checkpoint_dir), hardware=hardware, mitigation=mitigation,
-                )
-            model_dir = save_model_task(run, generator, trained, encoded)
-            fitted, probabilities = None, trained.probabilities
-            circuit_stats, history = generator.stats() | {"executor": executor.name}, trained.history_frame()
-            noise = trained.telemetry.get("noise")
-            telemetry = {"quantum": trained.telemetry, "stop_reason": trained.stop_reason}
-            seconds, epochs_run = trained.seconds, trained.epochs_run
-        else:  # copula / factor / hybrid: the model's own fit; no reloadable model/ folder, a record instead
-            with training_slot(operations):
-                fitted, probabilities = fit_model_task(inputs, encoded, model, circuit, training, scenarios)
-            model_dir = record_model_task(run, fitted)
-            figures = fitted.summary()
-            circuit_stats, history, noise = model_stats(fitted), None, None
-            telemetry = {"model": {"mode": mode, "section": model, "record": context.final_path(model_dir),
-                                   "reloadable": False, **figures}}
-            seconds, epochs_run = figures.get("seconds"), figures.get("epochs_run")
-        evaluating = evaluate_task.submit(encoded, probabilities, inputs, stress, evaluation, scenarios, fitted)
+        encoded = encode_task(inputs.train_values, encoding, inputs.transform, joint_grid_needed(
+            mode, inputs.train_values.shape[1], encoding.num_qubits, max_assets=evaluation.joint_grid_max_assets))
+        with rivals_in_background(encoded, inputs, stress, evaluation, scenarios) as rivals_running:
+            if mode == "joint":
+                with training_slot(operations):
+                    generator, trained = train_task(
+                        encoded, circuit, executor, training, show_progress=show_progress,
+                        checkpoint_dir=str(context.layout.checkpoint_dir), hardware=hardware, mitigation=mitigation,
+                    )
+                model_dir = save_model_task(run, generator, trained, encoded)
+                fitted, probabilities = None, trained.probabilities
+                circuit_stats, history = generator.stats() | {"executor": executor.name}, trained.history_frame()
+                noise = trained.telemetry.get("noise")
+                telemetry = {"quantum": trained.telemetry, "stop_reason": trained.stop_reason}
+                seconds, epochs_run = trained.seconds, trained.epochs_run
+            else:  # copula / factor / hybrid: the model's own fit; no reloadable model/ folder, a record instead
+                with training_slot(operations):
+                    fitted, probabilities = fit_model_task(
+                        inputs, encoded, model, circuit, training, scenarios, evaluation)
+                model_dir = record_model_task(run, fitted)
+                figures = fitted.summary()
+                circuit_stats, history, noise = model_stats(fitted), None, None
+                telemetry = {"model": {"mode": mode, "section": model, "record": context.final_path(model_dir),
+                                       "reloadable": False, **figures}}
+                seconds, epochs_run = figures.get("seconds"), figures.get("epochs_run")
+            rival_scores = rivals_running.result() if rivals_running is not None else None
+        evaluating = evaluate_task.submit(
+            encoded, probabilities, inputs, stress, evaluation, scenarios, fitted, rival_scores
+        )
         generating = generate_task.submit(encoded, probabilities, inputs, data.prices, scenarios, stress, fitted)
         scored, generated = evaluating.result(), generating.result()
         headline = scored.headline()
@@ -161,6 +169,7 @@ def scenario_pipeline(
             "outputs": outputs, "report": context.final_path(report), "validation": checked.summary(),
             "risk": generated.risk.to_dict(orient="records"),
             "metric_table": scored.metrics.to_dict(orient="records"),
+            "evaluation_grid": scored.grid.description,
             "var_backtest": scored.backtest.to_dict(orient="records"),
             **telemetry,
         })

@@ -313,6 +313,11 @@ class EvaluationConfig(_Model):
     rival_seconds: float = Field(
         10.0, gt=0, le=3600, description="Training-time budget of the classical GAN rival (seconds)."
     )
+    rivals_in_parallel: bool = Field(
+        True,
+        description="Fit and score the rivals in a separate process while the generator trains (they need only the "
+        "data). Gains their whole cost on a machine with a spare core; off, they run inside the evaluate stage.",
+    )
     joint_grid_max_assets: int = Field(
         4, ge=1, le=8,
         description="Grid metrics (KL, fidelity, coverage) on the joint grid of all assets up to this many assets; "

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +13,9 @@ import numpy as np
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from prefect.logging import get_run_logger
+from prefect.task_runners import ProcessPoolTaskRunner
 
 from quantum_scenarios import io
 from quantum_scenarios.config import (
@@ -22,7 +27,8 @@ from quantum_scenarios.config import (
     TrainingConfig,
 )
 from quantum_scenarios.encoding import Encoding
-from quantum_scenarios.evaluation import Evaluation, evaluate_run
+from quantum_scenarios.evaluation import Evaluation, ModelScores, evaluate_run, score_rivals
+from quantum_scenarios.evaluation.grids import PairwiseDistribution, evaluation_grid
 from quantum_scenarios.models import ScenarioModel
 from quantum_scenarios.scenarios.generation import (
     ModelInputs,
@@ -31,6 +37,7 @@ from quantum_scenarios.scenarios.generation import (
     generate_scenarios,
     prepare_model_inputs,
 )
+from quantum_scenarios.threads import apply_process_policy
 from tasks.runs import RunContext
 
 MODEL_RECORD = "fitted_model.json"
@@ -86,6 +93,47 @@ def generate_task(
     return result
 
 
+@task(name="score-rivals", cache_policy=NO_CACHE)
+def score_rivals_task(
+    encoded: Encoding, inputs: ModelInputs, stress: StressConfig, evaluation: EvaluationConfig, scenarios: ScenarioConfig
+) -> ModelScores:
+    """Fit the classical rivals on the training period and score them (comparison, backtests, stylized facts).
+
+    Needs no generator: the scenario pipeline runs it in its own process while the generator trains.
+    """
+    grid = evaluation_grid(encoded, inputs.train_values[list(encoded.assets)].to_numpy(),
+                           max_assets=evaluation.joint_grid_max_assets)  # the grid evaluate_run scores on
+    scores = score_rivals(
+        grid, inputs, rivals=tuple(evaluation.rivals), rival_seconds=evaluation.rival_seconds,
+        weights=stress.weights, backtest_level=evaluation.backtest_level, seed=scenarios.seed,
+    )
+    get_run_logger().info(
+        "rivals scored: %s", {row["model"]: round(row["kl_out"], 4) for row in scores.comparison.to_dict("records")}
+    )
+    return scores
+
+
+@contextmanager
+def rivals_in_background(
+    encoded: Encoding, inputs: ModelInputs, stress: StressConfig, evaluation: EvaluationConfig, scenarios: ScenarioConfig
+) -> Iterator[PrefectFuture[ModelScores] | None]:
+    """Run :func:`score_rivals_task` in its own process for the duration of the block.
+
+    Yields the task's future, or ``None`` when there is nothing to gain or it cannot be done:
+    no rivals, ``evaluation.rivals_in_parallel`` off, or a daemonic process (a Dask worker may
+    not start children); the evaluate stage then fits the rivals itself. The process starts
+    with one thread per OpenMP/BLAS/torch pool (:func:`~quantum_scenarios.threads.apply_process_policy`),
+    so it takes one core beside the training. Leaving the block early (an error) cancels it.
+    """
+    if not evaluation.rivals or not evaluation.rivals_in_parallel or multiprocessing.current_process().daemon:
+        yield None
+        return
+    with ProcessPoolTaskRunner(max_workers=1, initializer=apply_process_policy) as runner:
+        yield runner.submit(score_rivals_task, parameters={
+            "encoded": encoded, "inputs": inputs, "stress": stress, "evaluation": evaluation, "scenarios": scenarios,
+        })
+
+
 @task(name="evaluate", cache_policy=NO_CACHE)
 def evaluate_task(
     encoded: Encoding,
@@ -95,11 +143,13 @@ def evaluate_task(
     evaluation: EvaluationConfig,
     scenarios: ScenarioConfig,
     model: ScenarioModel | None = None,
+    rival_scores: ModelScores | None = None,
 ) -> Evaluation:
     """Metrics against both baselines in and out of sample, VaR backtest, correlation and clustering checks.
 
     With ``model`` (a fitted non-joint mode) its draws replace the grid generator's and its
-    training figures enter the comparison table.
+    training figures enter the comparison table. With ``rival_scores`` (from
+    :func:`score_rivals_task`) the rivals are not fitted again.
     """
     extra: dict[str, Any] = {}
     if model is not None:
@@ -109,7 +159,8 @@ def evaluate_task(
     result = evaluate_run(
         encoded, probabilities, inputs, weights=stress.weights, backtest_level=evaluation.backtest_level,
         seed=scenarios.seed, dequantise=scenarios.dequantise, rivals=tuple(evaluation.rivals),
-        rival_seconds=evaluation.rival_seconds, **extra,
+        rival_seconds=evaluation.rival_seconds, rival_scores=rival_scores,
+        joint_grid_max_assets=evaluation.joint_grid_max_assets, **extra,
     )
     get_run_logger().info("headline metrics: %s", {k: round(v, 4) for k, v in result.headline().items()})
     return result
@@ -123,8 +174,9 @@ def fit_model_task(
     circuit: CircuitConfig,
     training: TrainingConfig,
     scenarios: ScenarioConfig,
-) -> tuple[ScenarioModel, np.ndarray]:
-    """Fit a copula, factor or hybrid model on the training values; its distribution on the encoding grid.
+    evaluation: EvaluationConfig | None = None,
+) -> tuple[ScenarioModel, np.ndarray | PairwiseDistribution]:
+    """Fit a copula, factor or hybrid model on the training values; its distribution on the evaluation grid.
 
     The model keeps its own circuit and loss defaults (``ry_cz`` from the independence copula,
     Rényi-1/2): only ``training.epochs`` and the seeds of ``circuit`` and ``training`` carry over,
@@ -133,8 +185,10 @@ def fit_model_task(
 
     Returns:
         The fitted model and the histogram of ``GRID_DRAWS`` of its draws (seed
-        ``scenarios.seed``) on ``encoded``'s grid, which the evaluation and the report compare
-        with the data.
+        ``scenarios.seed``) on the evaluation grid (:func:`~quantum_scenarios.evaluation.grids.evaluation_grid`
+        with ``evaluation.joint_grid_max_assets``): ``encoded``'s joint grid, or every asset
+        pair's 2-D grid (a :class:`~quantum_scenarios.evaluation.grids.PairwiseDistribution`),
+        which the evaluation and the report compare with the data.
     """
     fitted = fit_scenario_model(
         inputs, model.model_dump(), num_qubits=encoded.contract.num_qubits[0], epochs=training.epochs,
@@ -147,7 +201,9 @@ def fit_model_task(
         f"; explained variance {[round(v, 3) for v in figures['explained_variance']]}"
         if "explained_variance" in figures else "",
     )
-    probabilities = encoded.histogram(fitted(GRID_DRAWS, np.random.default_rng(scenarios.seed)))
+    grid = evaluation_grid(encoded, inputs.train_values[list(encoded.assets)].to_numpy(),
+                           max_assets=(evaluation or EvaluationConfig()).joint_grid_max_assets)
+    probabilities = grid.histogram(fitted(GRID_DRAWS, np.random.default_rng(scenarios.seed)))
     return fitted, probabilities
 
 
