@@ -47,8 +47,13 @@ _CACHE = INPUTS + TASK_SOURCE
 
 
 @task(name="encode", cache_policy=_CACHE, cache_expiration=timedelta(days=30), persist_result=True)
-def encode_task(values: pd.DataFrame, encoding: EncodingConfig, transform: str) -> Encoding:
-    """Discretise the training values onto the qubit grid and build the prior loader."""
+def encode_task(values: pd.DataFrame, encoding: EncodingConfig, transform: str, joint: bool = True) -> Encoding:
+    """Discretise the training values onto the qubit grid and build the prior loader.
+
+    With ``joint=False`` (a non-joint model on more assets than the joint grid is evaluated for,
+    :func:`~quantum_scenarios.evaluation.grids.joint_grid_needed`) only the per-asset grid is
+    built: no ``2**N`` target histogram, prior or loader.
+    """
     result = encode(
         values,
         num_qubits=encoding.num_qubits,
@@ -57,12 +62,13 @@ def encode_task(values: pd.DataFrame, encoding: EncodingConfig, transform: str) 
         margin=encoding.margin,
         loader=encoding.loader,
         transform=transform,
+        joint=joint,
     )
     clipped = {k: v for k, v in result.clipped.items() if v}
     get_run_logger().info(
-        "encoded %d observations of %s on %s qubits; clipped into edge bins: %s",
+        "encoded %d observations of %s on %s qubits%s; clipped into edge bins: %s",
         result.n_observations, ", ".join(result.contract.assets), list(result.contract.num_qubits),
-        clipped or "none",
+        "" if joint else " (per-asset grid only: no joint histogram)", clipped or "none",
     )
     return result
 

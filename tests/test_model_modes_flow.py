@@ -24,6 +24,7 @@ from quantum_scenarios.config import (
     TrainingConfig,
 )
 from quantum_scenarios.evaluation import evaluate_run
+from quantum_scenarios.evaluation.grids import PairwiseDistribution, PairwiseGrid, joint_grid_needed
 from quantum_scenarios.models import FactorModel, choose_mode
 
 LOADINGS = np.array([[1.0, 0.2], [0.9, -0.3], [0.8, 0.5], [0.7, 0.0], [0.5, -0.6]])
@@ -56,20 +57,26 @@ def test_factor_mode_route_fits_generates_evaluates_and_records(monkeypatch, tmp
     model = ModelConfig(factors=2, copula_qubits=2, check_every=20, patience=1)
     assert choose_mode(model.mode, returns.shape[1], factor_threshold=model.factor_threshold) == "factor"
 
+    # five assets > evaluation.joint_grid_max_assets (4): the encode stage builds the per-asset grid only
+    assert not joint_grid_needed("factor", 5, 2, max_assets=evaluation.joint_grid_max_assets)
     with disable_run_logger():
         inputs = stage.prepare_inputs_task.fn(returns, scenarios, evaluation)
-        encoded = encode_task.fn(inputs.train_values, EncodingConfig(num_qubits=2), inputs.transform)
+        encoded = encode_task.fn(inputs.train_values, EncodingConfig(num_qubits=2), inputs.transform, False)
         fitted, probabilities = stage.fit_model_task.fn(
-            inputs, encoded, model, CircuitConfig(), TrainingConfig(epochs=40), scenarios
+            inputs, encoded, model, CircuitConfig(), TrainingConfig(epochs=40), scenarios, evaluation
         )
         generated = stage.generate_task.fn(encoded, probabilities, inputs, prices, scenarios, stress, fitted)
         scored = stage.evaluate_task.fn(encoded, probabilities, inputs, stress, evaluation, scenarios, fitted)
 
     assert isinstance(fitted, FactorModel) and fitted.assets == tuple("ABCDE") and fitted.factors == 2
-    assert probabilities.shape == (2**10,) and np.isclose(probabilities.sum(), 1.0)
-    # the grid distribution is the histogram of the model's seeded draws, as evaluate_run builds it
-    again = encoded.histogram(fitted(stage.GRID_DRAWS, np.random.default_rng(scenarios.seed)))
-    np.testing.assert_array_equal(probabilities, again)
+    assert not encoded.joint and encoded.target.size == 0
+    # the grid distribution is every pair's histogram of the model's seeded draws, as evaluate_run builds it
+    assert isinstance(probabilities, PairwiseDistribution) and len(probabilities.pairs) == 10
+    assert all(p.shape == (16,) and np.isclose(p.sum(), 1.0) for p in probabilities.probabilities)
+    grid = PairwiseGrid(encoded, inputs.train_values.to_numpy())
+    again = grid.histogram(fitted(stage.GRID_DRAWS, np.random.default_rng(scenarios.seed)))
+    for a, b in zip(probabilities.probabilities, again.probabilities):
+        np.testing.assert_array_equal(a, b)
 
     # generate: paths from the factor model's draws (i.i.d. mode: step returns are its draws)
     steps = generated.base.log_returns
@@ -80,7 +87,10 @@ def test_factor_mode_route_fits_generates_evaluates_and_records(monkeypatch, tmp
     assert {s.name for s in generated.stress} == {"tail", "vol_shock", "correlation_stress", "historical_replay"}
     assert set(generated.risk["horizon"]) == {1, 5}
 
-    # evaluate: the model's draws, its training figures in the comparison
+    # evaluate: the model's draws on the pairwise grid, its training figures in the comparison
+    assert scored.grid.description == "pairwise mean over 10 pairs, 2 qubits per asset (16 cells per pair)"
+    out = scored.metrics.set_index(["model", "sample"]).loc[("qgan", "out_of_sample")]
+    assert out["kl"] == pytest.approx(grid.kl(grid.histogram(inputs.test_values.to_numpy()), probabilities), abs=1e-12)
     assert scored.correlation_max_abs_error < 0.1
     assert list(scored.comparison["model"]) == ["qgan", "gaussian"]
     row = scored.comparison.set_index("model").loc["qgan"]

@@ -51,6 +51,7 @@ __all__ = [
     "PairwiseGrid",
     "as_grid",
     "evaluation_grid",
+    "joint_grid_needed",
 ]
 
 JOINT_GRID_MAX_ASSETS = 4
@@ -90,6 +91,16 @@ class JointGrid:
                 "assets was built per asset only (encode(joint=False)); use PairwiseGrid"
             )
         self.encoding = encoding
+
+    @property
+    def contract(self) -> Any:
+        """The encoding contract (assets, bounds, bins), so a grid stands in for its encoding."""
+        return self.encoding.contract
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        """Asset names, in dimension order."""
+        return tuple(self.encoding.assets)
 
     @property
     def target(self) -> np.ndarray:
@@ -159,6 +170,16 @@ class PairwiseGrid:
         self.sizes = tuple(2**n for n in encoding.contract.num_qubits)
         self.grids = tuple(encoding.subgrid(pair) for pair in self.pairs)
         self.target = self.histogram(train)
+
+    @property
+    def contract(self) -> Any:
+        """The encoding contract (assets, bounds, bins), so a grid stands in for its encoding."""
+        return self.encoding.contract
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        """Asset names, in dimension order."""
+        return tuple(self.encoding.assets)
 
     @property
     def description(self) -> str:
@@ -287,8 +308,32 @@ def evaluation_grid(encoding: Any, train: ArrayLike, *, max_assets: int = JOINT_
     return PairwiseGrid(encoding, train)
 
 
-def as_grid(grid_or_encoding: Any) -> JointGrid | PairwiseGrid:
-    """A grid as it is, or an encoding's joint grid (for callers that pass an encoding)."""
+def joint_grid_needed(mode: str, assets: int, num_qubits: int, *, max_assets: int = JOINT_GRID_MAX_ASSETS) -> bool:
+    """Whether a run must build the ``2**(assets·num_qubits)`` joint grid (its encode stage).
+
+    Joint mode trains on it; other modes need it only when the metrics are taken on it (up to
+    ``max_assets`` assets, and only while it fits :data:`~quantum_scenarios.encoding.MAX_TOTAL_QUBITS`).
+    Otherwise the encode stage builds the per-asset grid alone (``encode(joint=False)``).
+
+    Args:
+        mode: The resolved model mode.
+        assets: Number of assets.
+        num_qubits: ``encoding.num_qubits``.
+        max_assets: ``evaluation.joint_grid_max_assets``.
+    """
+    from quantum_scenarios.encoding import MAX_TOTAL_QUBITS
+
+    if mode == "joint":
+        return True
+    return assets <= int(max_assets) and assets * int(num_qubits) <= MAX_TOTAL_QUBITS
+
+
+def as_grid(grid_or_encoding: Any, train: ArrayLike) -> JointGrid | PairwiseGrid:
+    """A grid as it is, or :func:`evaluation_grid` of an encoding with the default ``max_assets``.
+
+    For callers that pass an encoding where a grid is meant (``comparison_table``): up to
+    :data:`JOINT_GRID_MAX_ASSETS` assets that is the joint grid, exactly as before grids existed.
+    """
     if isinstance(grid_or_encoding, (JointGrid, PairwiseGrid)):
         return grid_or_encoding
-    return JointGrid(grid_or_encoding)
+    return evaluation_grid(grid_or_encoding, train)

@@ -20,6 +20,7 @@ from quantum_scenarios.evaluation.rivals import bootstrap_baseline, bootstrap_sa
 from quantum_scenarios.evaluation.backtests import var_backtest_table
 from quantum_scenarios.evaluation.distances import metric_table
 from quantum_scenarios.evaluation.distances import classical_fidelity, kl_divergence
+from quantum_scenarios.evaluation.grids import JOINT_GRID_MAX_ASSETS, PairwiseDistribution, as_grid, evaluation_grid
 from quantum_scenarios.evaluation.backtests import backtest_table
 from quantum_scenarios.evaluation.rivals import make_rival
 from quantum_scenarios.evaluation.stylized import abs_autocorrelation, lower_tail_dependence, stylized_facts
@@ -51,6 +52,8 @@ class Evaluation:
             days for the generator and every rival (or ``None``).
         stylized: stylized facts of the data and of each model's long simulated paths.
         rivals: fitted rival parameters worth reporting.
+        grid: the :mod:`~quantum_scenarios.evaluation.grids` grid the grid metrics were taken on
+            (joint, or the mean over asset pairs); ``grid.description`` names it.
     """
 
     metrics: pd.DataFrame
@@ -66,6 +69,7 @@ class Evaluation:
     backtests: pd.DataFrame | None = None
     stylized: pd.DataFrame | None = None
     rivals: dict[str, Any] | None = None
+    grid: Any = None
 
     def headline(self) -> dict[str, float]:
         """A few numbers for logs, the CLI and the manifest."""
@@ -111,6 +115,7 @@ def evaluate_run(
     rival_seconds: float = 10.0,
     horizons: tuple[int, ...] = (1, 10),
     rival_scores: "ModelScores | None" = None,
+    joint_grid_max_assets: int = JOINT_GRID_MAX_ASSETS,
 ) -> Evaluation:
     """Score the trained generator against the data and both classical baselines.
 
@@ -140,22 +145,30 @@ def evaluate_run(
         horizons: backtest horizons in days.
         rival_scores: the rivals already fitted and scored by :func:`score_rivals` (for example
             while the generator trained); ``rivals`` and ``rival_seconds`` are then ignored.
+        joint_grid_max_assets: grid metrics on the joint grid up to this many assets, else the
+            mean over asset pairs (:func:`~quantum_scenarios.evaluation.grids.evaluation_grid`);
+            ``probabilities`` may then be a joint grid distribution (marginalised onto the pairs)
+            or a :class:`~quantum_scenarios.evaluation.grids.PairwiseDistribution`.
     """
     assets = list(encoding.contract.assets)
     train = inputs.train_values[assets].to_numpy()
     test = inputs.test_values[assets].dropna().to_numpy()
+    grid = evaluation_grid(encoding, train, max_assets=joint_grid_max_assets)
     if probabilities is None:
         if model is None:
             raise ValueError("evaluate_run needs the generator's grid probabilities or a fitted model (model=)")
-        probabilities = encoding.histogram(model(int(n_correlation_draws), np.random.default_rng(seed)))
-    p = np.asarray(probabilities, dtype=float)
-    baselines = {"gaussian": gaussian_baseline(train, encoding, seed=seed), "bootstrap": bootstrap_baseline(train, encoding)}
-    test_hist = encoding.histogram(test)
-    table = metric_table(encoding.target, test_hist, {"qgan": p, **baselines}, encoding)
+        probabilities = grid.histogram(model(int(n_correlation_draws), np.random.default_rng(seed)))
+    elif model is None and isinstance(probabilities, PairwiseDistribution):
+        raise ValueError("pairwise probabilities cannot be drawn from: pass the fitted model (model=) as well")
+    p = grid.distribution(probabilities)
+    baselines = {"gaussian": grid.gaussian(train, seed=seed), "bootstrap": grid.histogram(train)}
+    test_hist = grid.histogram(test)
+    table = grid.metric_table(grid.target, test_hist, {"qgan": p, **baselines})
     table["sample"] = table["sample"].map({"in": "in_sample", "out": "out_of_sample"}).fillna(table["sample"])
 
     rng = np.random.default_rng(seed)
-    qgan_draw = model if model is not None else scenario_draw(encoding, p, inputs, dequantise=dequantise)
+    qgan_draw = model if model is not None else scenario_draw(
+        encoding, np.asarray(probabilities, dtype=float), inputs, dequantise=dequantise)
     draws = qgan_draw(n_correlation_draws, rng)
     real_corr = np.corrcoef(train, rowvar=False)
     gen_corr = np.corrcoef(draws, rowvar=False)
@@ -185,19 +198,20 @@ def evaluate_run(
             seed=seed + 1,
         )
     acf_paths_value = abs_autocorrelation(long_paths.log_returns, max_lag=10).mean(axis=0)
-    result = Evaluation(table, backtest, real_corr, gen_corr, corr_error, acf_data, acf_paths_value, baselines, test_hist)
+    result = Evaluation(table, backtest, real_corr, gen_corr, corr_error, acf_data, acf_paths_value, baselines, test_hist,
+                        grid=grid)
     if rival_scores is None:
         if not rivals:
             return result
         rival_scores = score_rivals(
-            encoding, inputs, rivals=rivals, rival_seconds=rival_seconds, weights=weights,
+            grid, inputs, rivals=rivals, rival_seconds=rival_seconds, weights=weights,
             backtest_level=backtest_level, seed=seed, acf_paths=acf_paths, acf_horizon=acf_horizon,
             backtest_samples=backtest_samples, horizons=horizons,
         )
     elif not rival_scores.rivals:
         return result
     own = score_models(
-        encoding, inputs, {model_name: qgan_draw}, training={model_name: dict(training or {})}, weights=weights,
+        grid, inputs, {model_name: qgan_draw}, training={model_name: dict(training or {})}, weights=weights,
         backtest_level=backtest_level, seed=seed, acf_paths=acf_paths, acf_horizon=acf_horizon,
         backtest_samples=backtest_samples, horizons=horizons,
     )
@@ -336,7 +350,8 @@ def comparison_table(
 
     Args:
         train, test: Values ``(m, d)`` in the encoding's space and asset order.
-        encoding: The comparison grid.
+        encoding: The comparison grid: an :mod:`~quantum_scenarios.evaluation.grids` grid, or an
+            encoding (its joint grid up to four assets, the mean over asset pairs above).
         models: Name -> fitted model or ``draw(k, rng)`` callable.
         training: Name -> ``{"epochs_to_convergence", "seconds", "peak_memory_mb"}``.
         n_samples: Draws per model.
@@ -346,8 +361,8 @@ def comparison_table(
     from scipy.stats import wasserstein_distance
 
     x_train, x_test = np.asarray(train, dtype=float), np.asarray(test, dtype=float)
-    h_train, h_test = encoding.histogram(x_train), encoding.histogram(x_test)
-    occupied = h_test > 0
+    grid = as_grid(encoding, x_train)
+    h_train, h_test = grid.histogram(x_train), grid.histogram(x_test)
     d = x_test.shape[1]
     off = ~np.eye(d, dtype=bool)
     lam_test = lower_tail_dependence(x_test, q=tail_q)
@@ -355,19 +370,19 @@ def comparison_table(
     rows = []
     for name, model in models.items():
         draws = np.asarray(model(int(n_samples), np.random.default_rng(seed)), dtype=float)
-        p = encoding.histogram(draws)
+        p = grid.histogram(draws)
         lam = lower_tail_dependence(draws, q=tail_q)
         info = training.get(name, {})
         rows.append(
             {
                 "model": name,
-                "kl_in": float(kl_divergence(h_train, p)),
-                "kl_out": float(kl_divergence(h_test, p)),
-                "fidelity_in": float(classical_fidelity(h_train, p)),
-                "fidelity_out": float(classical_fidelity(h_test, p)),
+                "kl_in": grid.kl(h_train, p),
+                "kl_out": grid.kl(h_test, p),
+                "fidelity_in": grid.fidelity(h_train, p),
+                "fidelity_out": grid.fidelity(h_test, p),
                 "w1_out": float(np.mean([wasserstein_distance(draws[:, j], x_test[:, j]) for j in range(d)])),
                 "tail_dependence_error": float(np.abs(lam - lam_test)[off].mean()) if d > 1 else float("nan"),
-                "mode_coverage": float(np.mean(p[occupied] >= 1.0 / n_samples)),
+                "mode_coverage": grid.coverage(p, h_test, 1.0 / n_samples),
                 "epochs_to_convergence": info.get("epochs_to_convergence", float("nan")),
                 "train_seconds": info.get("seconds", float("nan")),
                 "peak_memory_mb": info.get("peak_memory_mb", float("nan")),

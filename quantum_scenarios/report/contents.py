@@ -17,7 +17,10 @@ import pandas as pd
 
 from quantum_scenarios.report.html import ReportInputs
 
-__all__ = ["build_report_inputs", "data_summary", "validation_summary"]
+__all__ = ["PAIRS_SHOWN", "build_report_inputs", "data_summary", "pairwise_view", "validation_summary"]
+
+PAIRS_SHOWN = 6
+"""Asset pairs drawn in the report of a pairwise-evaluated run (the most correlated in training)."""
 
 
 def data_summary(prices: pd.DataFrame, returns: pd.DataFrame, *, source: str, return_kind: str) -> dict[str, Any]:
@@ -101,7 +104,9 @@ def build_report_inputs(
         encoding: the training :class:`~quantum_scenarios.encoding.Encoding`.
         circuit_stats: :meth:`GeneratorCircuit.stats` plus the executor name.
         history: training history frame (or ``None``).
-        probabilities: the generator's grid distribution.
+        probabilities: the generator's grid distribution (joint, or a
+            :class:`~quantum_scenarios.evaluation.grids.PairwiseDistribution` when the
+            evaluation is pairwise).
         evaluation: :class:`~quantum_scenarios.evaluation.Evaluation`.
         scenarios: :class:`~quantum_scenarios.scenarios.generation.ScenarioSet`.
         provenance: run id, time, config, versions, seeds, durations, outputs.
@@ -112,6 +117,9 @@ def build_report_inputs(
     contract = encoding.contract.to_dict()
     contract["clipped"] = dict(encoding.clipped)
     assets = list(encoding.contract.assets)
+    grid = getattr(evaluation, "grid", None)
+    pairwise = pairwise_view(grid, probabilities, evaluation.real_correlation) if getattr(grid, "kind", "") == "pairwise" else None
+    joint = pairwise is None
     return ReportInputs(
         run_id=run_id,
         data_summary=data_summary(prices, returns, source=source, return_kind=return_kind),
@@ -119,11 +127,13 @@ def build_report_inputs(
         encoding=contract,
         circuit_stats=circuit_stats,
         history=history,
-        grid_values=encoding.values(),
+        grid_values=encoding.values() if joint else None,
         num_qubits=list(encoding.contract.num_qubits),
         assets=assets,
-        real_probabilities=np.asarray(encoding.target, dtype=float),
-        generated_probabilities=np.asarray(probabilities, dtype=float),
+        real_probabilities=np.asarray(encoding.target, dtype=float) if joint else None,
+        generated_probabilities=np.asarray(probabilities, dtype=float) if joint else None,
+        evaluation_grid=getattr(grid, "description", None),
+        pairwise=pairwise,
         real_correlation=evaluation.real_correlation,
         generated_correlation=evaluation.generated_correlation,
         metric_table=evaluation.metrics,
@@ -139,3 +149,36 @@ def build_report_inputs(
         backtests=getattr(evaluation, "backtests", None),
         stylized=getattr(evaluation, "stylized", None),
     )
+
+
+def pairwise_view(grid: Any, probabilities: Any, real_correlation: np.ndarray, shown: int = PAIRS_SHOWN) -> dict[str, Any]:
+    """The report's marginals and pair figures for a run evaluated on asset pairs.
+
+    Args:
+        grid: The run's :class:`~quantum_scenarios.evaluation.grids.PairwiseGrid`.
+        probabilities: The generator's distribution (joint, or pairwise).
+        real_correlation: ``(d, d)`` training correlation; the ``shown`` pairs with the largest
+            absolute entry are drawn (ties in pair order).
+        shown: How many pairs to draw.
+
+    Returns:
+        The ``pairwise`` item of :class:`ReportInputs`.
+    """
+    generated = grid.distribution(probabilities)
+    corr = np.abs(np.asarray(real_correlation, dtype=float))
+    order = sorted(range(len(grid.pairs)), key=lambda k: (-corr[grid.pairs[k]], k))[:shown]
+    assets = list(grid.assets)
+    pairs = [
+        ((assets[grid.pairs[k][0]], assets[grid.pairs[k][1]]), grid.grids[k].values(),
+         np.asarray(grid.target.probabilities[k], dtype=float), np.asarray(generated.probabilities[k], dtype=float))
+        for k in order
+    ]
+    note = (f"Showing {len(pairs)} of the {len(grid.pairs)} asset pairs: those with the largest absolute training "
+            "correlation, each on its own 2-D grid (the joint grid of all assets is not built for this run).")
+    return {
+        "centres": [np.asarray(c, dtype=float) for c in grid.contract.bin_centres],
+        "real": grid.marginals(grid.target),
+        "generated": grid.marginals(generated),
+        "pairs": pairs,
+        "note": note,
+    }

@@ -134,6 +134,33 @@ def marginals_figure(
     Returns:
         PNG data URI with one bar-chart panel per asset.
     """
+    centres, real, generated = [], [], []
+    for j in range(len(assets)):
+        (values,), r = marginalise(grid_values, real_probabilities, [j])
+        _, g = marginalise(grid_values, generated_probabilities, [j])
+        centres.append(values)
+        real.append(r)
+        generated.append(g)
+    return marginal_bars_figure(centres, real, generated, assets)
+
+
+def marginal_bars_figure(
+    centres: Sequence[np.ndarray],
+    real: Sequence[np.ndarray],
+    generated: Sequence[np.ndarray],
+    assets: Sequence[str],
+) -> str:
+    """Per-asset marginals already computed (one panel per asset, three per row).
+
+    Args:
+        centres: Per asset, its bin centres.
+        real: Per asset, the training marginal on those bins.
+        generated: Per asset, the generator's marginal.
+        assets: Asset names.
+
+    Returns:
+        PNG data URI with one bar-chart panel per asset.
+    """
     d = len(assets)
     ncols = min(d, 3)
     nrows = -(-d // ncols)
@@ -142,11 +169,11 @@ def marginals_figure(
         axs = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
         for j, asset in enumerate(assets):
             ax = axs[j]
-            (values,), real = marginalise(grid_values, real_probabilities, [j])
-            _, generated = marginalise(grid_values, generated_probabilities, [j])
+            values = np.asarray(centres[j], dtype=float)
             width = 0.42 * _bar_width(values)
-            ax.bar(values - width / 2, real, width=width, color=REAL_COLOUR, label="real")
-            ax.bar(values + width / 2, generated, width=width, color=GENERATED_COLOUR, label="generated")
+            ax.bar(values - width / 2, np.asarray(real[j], dtype=float), width=width, color=REAL_COLOUR, label="real")
+            ax.bar(values + width / 2, np.asarray(generated[j], dtype=float), width=width, color=GENERATED_COLOUR,
+                   label="generated")
             ax.set_title(_text(asset))
             ax.set_xlabel("bin centre")
             ax.set_ylabel("probability")

@@ -77,11 +77,11 @@ class ReportInputs:
             ``num_parameters``, ``ansatz``, ``reps``, ``entanglement``, ``executor``.
         history: Training history with columns ``epoch, d_loss, g_loss, kl, js,
             fidelity, grad_norm, seconds`` (any subset), or ``None``.
-        grid_values: ``(2**N, d)`` decoded value of each basis state.
+        grid_values: ``(2**N, d)`` decoded value of each basis state (``None`` with ``pairwise``).
         num_qubits: Qubits per asset.
         assets: Asset names, the column order of ``grid_values``.
-        real_probabilities: ``(2**N,)`` training histogram on the grid.
-        generated_probabilities: ``(2**N,)`` qGAN distribution on the grid.
+        real_probabilities: ``(2**N,)`` training histogram on the grid (``None`` with ``pairwise``).
+        generated_probabilities: ``(2**N,)`` qGAN distribution on the grid (``None`` with ``pairwise``).
         real_correlation: ``(d, d)`` correlation of the training data.
         generated_correlation: ``(d, d)`` correlation of the generated draws.
         metric_table: One row per model (``qgan``, ``gaussian``, ``bootstrap``)
@@ -97,6 +97,13 @@ class ReportInputs:
         dataset_path: Path of the Parquet scenario dataset, or ``None``.
         verification: :meth:`quantum_scenarios.integrity.VerificationReport.to_dict` of the
             saved model (checksums, probabilities re-derived with qiskit), or ``None``.
+        evaluation_grid: Where the grid metrics were taken (e.g. ``"joint 3 assets x 3 qubits
+            (512 cells)"`` or ``"pairwise mean over 190 pairs, ..."``), or ``None``.
+        pairwise: For runs evaluated on asset pairs (no joint grid): ``centres``, ``real`` and
+            ``generated`` (per asset: bin centres and marginals), ``pairs`` (a list of
+            ``((asset_i, asset_j), values (c, 2), real (c,), generated (c,))`` for the pairs
+            shown) and ``note`` (which pairs are shown, of how many). Replaces ``grid_values``
+            and the two joint distributions.
     """
 
     run_id: str
@@ -105,11 +112,11 @@ class ReportInputs:
     encoding: dict[str, Any]
     circuit_stats: dict[str, Any]
     history: pd.DataFrame | None = None
-    grid_values: np.ndarray
+    grid_values: np.ndarray | None = None
     num_qubits: Sequence[int]
     assets: Sequence[str]
-    real_probabilities: np.ndarray
-    generated_probabilities: np.ndarray
+    real_probabilities: np.ndarray | None = None
+    generated_probabilities: np.ndarray | None = None
     real_correlation: np.ndarray
     generated_correlation: np.ndarray
     metric_table: pd.DataFrame
@@ -124,6 +131,8 @@ class ReportInputs:
     comparison: pd.DataFrame | None = None
     backtests: pd.DataFrame | None = None
     stylized: pd.DataFrame | None = None
+    evaluation_grid: str | None = None
+    pairwise: dict[str, Any] | None = None
 
 
 # --------------------------------------------------------------------------- checks
@@ -142,28 +151,14 @@ def _check_inputs(inputs: ReportInputs) -> None:
         raise ValueError(
             f"expected one num_qubits entry per asset; received {len(qubits)} for {d} assets {assets}"
         )
-    states = 2 ** sum(qubits)
-    grid = np.asarray(inputs.grid_values)
-    if grid.shape != (states, d):
-        raise ValueError(
-            f"grid_values must have shape (2**{sum(qubits)}, {d}) = ({states}, {d}) for "
-            f"num_qubits={qubits}; received {grid.shape}"
-        )
-    for name in ("real_probabilities", "generated_probabilities"):
-        shape = np.shape(getattr(inputs, name))
-        if shape != (states,):
-            raise ValueError(f"{name} must have shape ({states},); received {shape}")
+    if inputs.pairwise is not None:
+        _check_pairwise(inputs.pairwise, assets, qubits)
+    else:
+        _check_joint(inputs, assets, qubits)
     for name in ("real_correlation", "generated_correlation"):
         shape = np.shape(getattr(inputs, name))
         if shape != (d, d):
             raise ValueError(f"{name} must have shape ({d}, {d}); received {shape}")
-    for j, (asset, n) in enumerate(zip(assets, qubits)):
-        distinct = len(np.unique(grid[:, j]))
-        if distinct != 2**n:
-            raise ValueError(
-                f"grid_values column {j} (asset {asset!r}) has {distinct} distinct values; expected "
-                f"2**{n} = {2**n} bin values. Pass the decoded grid of the encoding (loader values)."
-            )
     if inputs.trajectories_levels is not None:
         shape = np.shape(inputs.trajectories_levels)
         if len(shape) != 3 or shape[2] != d or shape[0] == 0 or shape[1] == 0:
@@ -178,6 +173,49 @@ def _check_inputs(inputs: ReportInputs) -> None:
         if not isinstance(getattr(inputs, name), pd.DataFrame):
             raise TypeError(
                 f"{name} must be a pandas DataFrame; received {type(getattr(inputs, name)).__name__}"
+            )
+
+
+def _check_pairwise(pairwise: Mapping[str, Any], assets: Sequence[str], qubits: Sequence[int]) -> None:
+    """Per-asset marginals with one entry per bin, and each shown pair's grid of matching size."""
+    for key in ("centres", "real", "generated"):
+        values = pairwise.get(key)
+        if values is None or len(values) != len(assets):
+            raise ValueError(f"pairwise[{key!r}] must hold one array per asset ({len(assets)}); received {values!r:.80}")
+        for asset, n, array in zip(assets, qubits, values):
+            if np.shape(array) != (2**n,):
+                raise ValueError(f"pairwise[{key!r}] of asset {asset!r} must have shape ({2**n},); received {np.shape(array)}")
+    for (a, b), values, real, generated in pairwise.get("pairs", []):
+        cells = 2 ** (qubits[list(assets).index(a)] + qubits[list(assets).index(b)])
+        if np.shape(values) != (cells, 2) or np.shape(real) != (cells,) or np.shape(generated) != (cells,):
+            raise ValueError(
+                f"pair ({a!r}, {b!r}) must have values of shape ({cells}, 2) and distributions of shape ({cells},); "
+                f"received {np.shape(values)}, {np.shape(real)}, {np.shape(generated)}"
+            )
+
+
+def _check_joint(inputs: ReportInputs, assets: Sequence[str], qubits: Sequence[int]) -> None:
+    """The joint grid's values and both distributions over its ``2**N`` states."""
+    d = len(assets)
+    states = 2 ** sum(qubits)
+    if inputs.grid_values is None:
+        raise ValueError("grid_values, real_probabilities and generated_probabilities are needed unless pairwise is given")
+    grid = np.asarray(inputs.grid_values)
+    if grid.shape != (states, d):
+        raise ValueError(
+            f"grid_values must have shape (2**{sum(qubits)}, {d}) = ({states}, {d}) for "
+            f"num_qubits={qubits}; received {grid.shape}"
+        )
+    for name in ("real_probabilities", "generated_probabilities"):
+        shape = np.shape(getattr(inputs, name))
+        if shape != (states,):
+            raise ValueError(f"{name} must have shape ({states},); received {shape}")
+    for j, (asset, n) in enumerate(zip(assets, qubits)):
+        distinct = len(np.unique(grid[:, j]))
+        if distinct != 2**n:
+            raise ValueError(
+                f"grid_values column {j} (asset {asset!r}) has {distinct} distinct values; expected "
+                f"2**{n} = {2**n} bin values. Pass the decoded grid of the encoding (loader values)."
             )
 
 
@@ -648,14 +686,12 @@ def build_context(inputs: ReportInputs) -> dict[str, Any]:
         "circuit_items": _circuit_items(inputs.circuit_stats or {}),
         "training_figure": figures.training_figure(history) if history is not None else None,
         "training_final": _table(history.tail(1)) if history is not None else None,
-        "marginals_figure": figures.marginals_figure(
-            inputs.grid_values, inputs.real_probabilities, inputs.generated_probabilities, assets
-        ),
+        "marginals_figure": _marginals_figure(inputs, assets),
         "correlation_figure": figures.correlation_figure(real_corr, gen_corr, assets),
         "corr_error": _format_value(corr_error),
-        "joint_figures": figures.joint_figures(
-            inputs.grid_values, inputs.real_probabilities, inputs.generated_probabilities, assets
-        ),
+        "joint_figures": _joint_figures(inputs, assets),
+        "pairwise_note": inputs.pairwise.get("note") if inputs.pairwise is not None else None,
+        "evaluation_grid": inputs.evaluation_grid,
         "metrics": _metric_context(inputs.metric_table),
         "fan_figure": (
             figures.fan_chart_figure(trajectories, assets, inputs.history_levels)
@@ -675,6 +711,24 @@ def build_context(inputs: ReportInputs) -> dict[str, Any]:
         "noise": _noise_context(inputs.noise),
         "comparison": _comparison_context(inputs),
     }
+
+
+def _marginals_figure(inputs: ReportInputs, assets: list[str]) -> str:
+    """Per-asset marginals: from the joint grid, or as given for a pairwise run."""
+    if inputs.pairwise is not None:
+        pw = inputs.pairwise
+        return figures.marginal_bars_figure(pw["centres"], pw["real"], pw["generated"], assets)
+    return figures.marginals_figure(inputs.grid_values, inputs.real_probabilities, inputs.generated_probabilities, assets)
+
+
+def _joint_figures(inputs: ReportInputs, assets: list[str]) -> list[tuple[tuple[str, str], str]]:
+    """Every pair from the joint grid, or the pairs a pairwise run chose to show (each on its own 2-D grid)."""
+    if inputs.pairwise is None:
+        return figures.joint_figures(inputs.grid_values, inputs.real_probabilities, inputs.generated_probabilities, assets)
+    return [
+        ((str(a), str(b)), figures.joint_pair_figure(values, real, generated, [str(a), str(b)], (0, 1)))
+        for (a, b), values, real, generated in inputs.pairwise.get("pairs", [])
+    ]
 
 
 def _comparison_context(inputs: ReportInputs) -> dict[str, Any] | None:
