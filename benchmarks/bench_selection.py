@@ -147,6 +147,10 @@ def run_split(split: str, seeds: list[int], epochs: int, rival_names: list[str],
     corr = pd.DataFrame(correlations)
     print("\nvalidation vs test ranking of the candidates (per seed):")
     print(corr.round(3).to_string(index=False))
+    hits = int((corr["chosen"] == corr["test_best_candidate"]).sum())
+    print(f"mean Spearman {corr['spearman_kl'].mean():.3f}, mean Kendall {corr['kendall_kl'].mean():.3f} "
+          f"({len(DEFAULT_CANDIDATES)} candidates); the validation choice had the lowest test KL in {hits} of "
+          f"{len(corr)} seeds")
     sel, dft = summary.loc["selected"], summary.loc["defaults"]
     rivals = summary.drop(index=["selected", "defaults"])
     verdict = []
@@ -159,6 +163,11 @@ def run_split(split: str, seeds: list[int], epochs: int, rival_names: list[str],
     print(f"\nsplit {split}: selected (training period only) KL {sel['kl_out']:.4f} ± {sel['kl_out_sd']:.4f}, fidelity "
           f"{sel['fidelity_out']:.4f} ± {sel['fidelity_out_sd']:.4f}; hand-picked defaults KL {dft['kl_out']:.4f} ± "
           f"{dft['kl_out_sd']:.4f}, fidelity {dft['fidelity_out']:.4f} ± {dft['fidelity_out_sd']:.4f}; choices {choices}")
+    paired = everything[everything["model"].isin(["selected", "defaults"])].pivot(index="seed", columns="model")
+    d_kl = paired[("kl_out", "selected")] - paired[("kl_out", "defaults")]
+    d_fid = paired[("fidelity_out", "selected")] - paired[("fidelity_out", "defaults")]
+    print(f"  selected - defaults per seed: KL {np.round(d_kl.to_numpy(), 4).tolist()} (mean {d_kl.mean():+.4f}), "
+          f"fidelity {np.round(d_fid.to_numpy(), 4).tolist()} (mean {d_fid.mean():+.4f})")
     for line in verdict:
         print("  " + line)
     return {"summary": summary, "correlations": corr}

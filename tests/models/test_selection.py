@@ -89,6 +89,8 @@ def test_selection_sees_only_the_training_period_and_splits_chronologically(date
 def test_refuses_rows_after_the_cut_off_and_unsorted_dates(dated) -> None:
     with pytest.raises(ValueError, match=r"after the last training date 2002-06-28: \d+ rows from 2002-07-01"):
         select_model(dated, GRID, last_training_date="2002-06-28", **TINY)
+    with pytest.raises(ValueError, match="needs the training values as a DataFrame with a DatetimeIndex"):
+        select_model(dated.to_numpy(), GRID, last_training_date="2002-06-28", **TINY)
     with pytest.raises(ValueError, match="date order"):
         select_model(dated.iloc[::-1], GRID, **TINY)
     with pytest.raises(ValueError, match="validation_fraction must be > 0"):
