@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -140,6 +142,8 @@ def test_refit_uses_the_chosen_settings_on_the_whole_training_period(dated) -> N
     if choice.mode == "joint":  # its grid is the whole training period's
         np.testing.assert_allclose(model.grid.target, encode(train, num_qubits=choice.num_qubits).target)
     assert model.draw(10, np.random.default_rng(1)).shape == (10, 2)
+    record = json.loads(json.dumps(result.summary()))
+    assert record["choice"] == choice.label and len(record["candidates"]) == len(GRID)
     assert select_model(train, GRID[:1], validation_fraction=0.2, refit=False, **TINY).model is None
 
 
