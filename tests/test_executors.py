@@ -294,3 +294,18 @@ def test_the_state_loader_is_read_not_simulated() -> None:
     np.testing.assert_allclose(executor.layered.initial_state, np.sqrt(encoding.prior), atol=1e-15)
     theta = _theta(generator, seed=9)
     np.testing.assert_allclose(executor.probabilities(theta).numpy(), Statevector(generator.bind(theta)).probabilities(), atol=1e-10)
+
+
+@pytest.mark.parametrize("ansatz", ANSATZES)
+def test_batched_chunked_gradients_equal_parameter_shift(ansatz: str) -> None:
+    # a batch takes the general chunk path (batched GEMMs), one state the preallocated one: both exact
+    generator = build_generator(_loader(7), ansatz=ansatz, reps=2, entanglement="linear")
+    executor = ExactExecutor(generator, max_chunk_qubits=3)
+    thetas0 = np.stack([_theta(generator, seed=s) for s in range(3)])
+    thetas = torch.tensor(thetas0, requires_grad=True)
+    weights = np.random.default_rng(2).normal(size=2**7)
+    (executor.probabilities(thetas) @ torch.as_tensor(weights)).sum().backward()
+    shift = StatevectorExecutor(generator)
+    for row, theta in zip(thetas.grad.numpy(), thetas0):
+        np.testing.assert_allclose(row, shift.parameter_shift_gradient(theta, weights), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(executor.probabilities(thetas0).numpy(), shift.probabilities(thetas0), atol=1e-10)

@@ -246,6 +246,16 @@ class _Stage:
         psi = psi if self.inverse is None else psi.index_select(1, self.inverse)
         return psi if self.inverse_phase is None else psi * self.inverse_phase
 
+    def apply_into(self, psi: torch.Tensor, spare: torch.Tensor, *, adjoint: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """``F ψ`` (or ``F^† ψ``) along the last axis, in place or into ``spare``: ``(result, free buffer)``."""
+        perm, phase = (self.inverse, self.inverse_phase) if adjoint else (self.perm, self.phase)
+        if perm is not None:
+            torch.index_select(psi, -1, perm, out=spare)
+            psi, spare = spare, psi
+        if phase is not None:
+            psi.mul_(phase)
+        return psi, spare
+
 
 def _trace_map(size: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """``(d², 4·size)`` 0/1 matrix taking a flattened chunk cross ``C`` to its one-qubit partial traces.
@@ -300,6 +310,7 @@ class _LayeredStatevector:
         initial = layered.real_initial_state() if self.is_real else layered.initial_state
         self.psi0 = tensor(initial, dtype)
         self.trace_maps = {size: _trace_map(size, dtype, device) for _, size in self.chunks}
+        self._single: tuple[list[torch.Tensor], list[torch.Tensor], list[dict[str, Any]]] | None = None
         distinct = {id(s): _Stage(s, dtype=dtype, device=device) for s in layered.stages if s is not None}
         self.stages = [None if s is None else distinct[id(s)] for s in layered.stages]
         if self.dense:  # small n: dense per-layer tables are cheap and fold into the layer matrices
@@ -350,6 +361,70 @@ class _LayeredStatevector:
             per_chunk.append(chunk[0].unbind(0) if chunk.shape[0] == 1 else chunk.unbind(1))
         return [list(layer) for layer in zip(*per_chunk)]
 
+    # -- one state: preallocated buffers and their views, one dispatched op per GEMM ----------------
+
+    def _single_buffers(self) -> tuple[list[torch.Tensor], list[torch.Tensor], list[dict[str, Any]]]:
+        """Two state buffers ``(D,)``, two pair buffers ``(2, D)``, and per chunk the views each GEMM reads and writes.
+
+        The buffers live as long as the engine and are reused by every one-state pass (a pass copies
+        its result out), so one engine must not run passes from several threads at once.
+        """
+        if self._single is None:
+            states = [self.psi0.new_empty(self.dimension) for _ in range(2)]
+            pairs = [self.psi0.new_empty((2, self.dimension)) for _ in range(2)]
+            views = []
+            for _, size in self.chunks:
+                d = 2**size
+                views.append({
+                    "source": [s.view(-1, d).t() for s in states],  # chunk bits at the bottom, as (d, D/d)
+                    "target": [s.view(d, -1) for s in states],  # chunk bits on top
+                    "pair_source": [p.view(2, -1, d).transpose(1, 2) for p in pairs],
+                    "pair_target": [p.view(2, d, -1) for p in pairs],
+                    "mu": [p[1].view(d, -1) for p in pairs],
+                    "phi": [(p[0] if self.is_real else p[0].conj()).view(d, -1).t() for p in pairs],
+                })
+            self._single = (states, pairs, views)
+        return self._single
+
+    def _forward_single(self, matrices: list[torch.Tensor]) -> torch.Tensor:
+        """Final state ``(1, D)`` of one parameter vector (chunk matrices ``(1, L, d, d)``)."""
+        states, _, views = self._single_buffers()
+        operands = [chunk[0].unbind(0) for chunk in matrices]
+        k, first = 0, self.psi0.view(-1, 2 ** self.chunks[0][1]).t()
+        for l, stage in enumerate(self.stages):
+            for c, view in enumerate(views):
+                torch.mm(operands[c][l], first if first is not None else view["source"][k], out=view["target"][1 - k])
+                k, first = 1 - k, None
+            if stage is not None:
+                result, _ = stage.apply_into(states[k], states[1 - k])
+                k = 0 if result is states[0] else 1
+        return states[k].clone().view(1, -1)
+
+    def _adjoint_single(self, matrices: list[torch.Tensor], final: torch.Tensor, grad: torch.Tensor) -> list[torch.Tensor]:
+        """Per chunk, the crosses ``ρ'`` ``(L, 1, d, d)`` of one state (see :meth:`adjoint`)."""
+        _, pairs, views = self._single_buffers()
+        layers = self.num_layers
+        inverses, crosses, slots = [], [], []
+        for chunk in matrices:
+            d = chunk.shape[-1]
+            inverse = chunk[0].mH if self.is_real else chunk[0].mH.resolve_conj()
+            inverses.append(inverse.unsqueeze(1).expand(layers, 2, d, d).unbind(0))
+            crosses.append(final.new_empty((layers, 1, d, d)))
+            slots.append(crosses[-1].view(layers, d, d).unbind(0))
+        k = 0
+        pairs[0][0].copy_(final[0])
+        pairs[0][1].copy_(grad[0])
+        for l in range(layers - 1, -1, -1):
+            stage = self.stages[l]
+            if stage is not None:  # back to K_l ψ_l and its co-state
+                result, _ = stage.apply_into(pairs[k], pairs[1 - k], adjoint=True)
+                k = 0 if result is pairs[0] else 1
+            for c, view in enumerate(views):
+                torch.bmm(inverses[c][l], view["pair_source"][k], out=view["pair_target"][1 - k])
+                k = 1 - k
+                torch.mm(view["mu"][k], view["phi"][k], out=slots[c][l])
+        return crosses
+
     # -- passes ---------------------------------------------------------------------------------
 
     def forward(self, unitaries: torch.Tensor, *, keep: bool) -> tuple[torch.Tensor, Any]:
@@ -376,8 +451,10 @@ class _LayeredStatevector:
             if self.has_phase:
                 after = after * self.inverse_phases
             return psi, (layers, after)
-        psi = psi.contiguous()
         matrices = [_kron(unitaries, low, size) for low, size in self.chunks]
+        if b == 1:
+            return self._forward_single(matrices), (matrices if keep else None)
+        psi = psi.contiguous()
         operands = self._operands(matrices, adjoint=False)
         sizes = [2**size for _, size in self.chunks]
         for l, stage in enumerate(self.stages):
@@ -414,17 +491,20 @@ class _LayeredStatevector:
             cross = split_mu @ split_out.conj().transpose(-1, -2)
             return cross @ unitaries
         layers, sizes = self.num_layers, [2**size for _, size in self.chunks]
-        inverses = self._operands(saved, adjoint=True)
-        crosses = [final.new_empty((layers, b, d, d)) for d in sizes]
-        # state and co-state run back together as one (2B, D) batch, undoing each layer chunk by chunk
-        pair = torch.cat((final, grad.to(final.dtype)))
-        for l in range(layers - 1, -1, -1):
-            stage = self.stages[l]
-            if stage is not None:  # back to K_l ψ_l and its co-state
-                pair = stage.adjoint(pair)
-            for c, d in enumerate(sizes):
-                pair = self._rotate(pair, inverses[l][c], d)  # chunk c undone, its bits now on top
-                self._cross(pair[b:], pair[:b], d, crosses[c][l])  # ρ' = U_c^† ρ U_c
+        if b == 1:
+            crosses = self._adjoint_single(saved, final, grad)
+        else:
+            inverses = self._operands(saved, adjoint=True)
+            crosses = [final.new_empty((layers, b, d, d)) for d in sizes]
+            # state and co-state run back together as one (2B, D) batch, undoing each layer chunk by chunk
+            pair = torch.cat((final, grad.to(final.dtype)))
+            for l in range(layers - 1, -1, -1):
+                stage = self.stages[l]
+                if stage is not None:  # back to K_l ψ_l and its co-state
+                    pair = stage.adjoint(pair)
+                for c, d in enumerate(sizes):
+                    pair = self._rotate(pair, inverses[l][c], d)  # chunk c undone, its bits now on top
+                    self._cross(pair[b:], pair[:b], d, crosses[c][l])  # ρ' = U_c^† ρ U_c
         parts = [
             (cross.view(layers * b, -1) @ self.trace_maps[size]).view(layers, b, size, 2, 2)
             for cross, (_, size) in zip(crosses, self.chunks)
