@@ -13,6 +13,9 @@ Sections (all printed side by side, with the load average and versions):
 * ``memory``: in a fresh subprocess per case, peak RSS above the process's baseline (after
   imports) of building the executor plus one forward and backward at 20 qubits, and the build time.
 * ``batch``: gradients per second at 10 qubits for batches of 1, 8, 16 and 32 parameter sets.
+* ``chunks``: CPU ms per gradient for each ``max_chunk_qubits`` from 2 to 6 at 7–20 qubits, on
+  the benchmark circuit and on the pipeline's default (``ry_cz`` reps 10, full entanglement),
+  the contenders alternating; the default of :class:`ExactExecutor` is marked ``*``.
 * ``--device cuda``: 20–28 qubits, complex64 and complex128 precision, ms per gradient and peak
   GPU memory (``torch.cuda.max_memory_allocated``). Needs a CUDA GPU; none was available where
   this was written.
@@ -168,6 +171,24 @@ def section_batch(args: argparse.Namespace) -> None:
               f"load {os.getloadavg()[0]:.2f}")
 
 
+def section_chunks(args: argparse.Namespace) -> None:
+    print("\n== chunks: CPU ms per gradient (median) by max_chunk_qubits; * marks the default ==")
+    widths = (2, 3, 4, 5, 6)
+    print(f"{'circuit':>22} {'n':>3} " + " ".join(f"{w:>7}" for w in widths) + "  load")
+    for n in [q for q in (7, 9, 10, 12, 14, 15, 16, 18, 20) if q <= args.max_qubits]:
+        for label, reps, entanglement in (("ry_cz reps 6 linear", 6, "linear"), ("ry_cz reps 10 full", 10, "full")):
+            generator = generator_for(n, reps=reps, entanglement=entanglement)
+            default = ExactExecutor(generator)._engine.chunks
+            executors = {w: ExactExecutor(generator, max_chunk_qubits=w) for w in widths}
+            repeats = args.repeats if n <= 14 else max(3, args.repeats // 10) if n <= 16 else 3
+            times: dict[int, list[float]] = {w: [] for w in widths}
+            for _ in range(3):  # rounds, the widths alternating within each
+                for w, executor in executors.items():
+                    times[w].append(time_gradient(executor, repeats=max(1, repeats // 3)))
+            cells = [f"{np.median(times[w]) * 1e3:6.2f}{'*' if executors[w]._engine.chunks == default else ' '}" for w in widths]
+            print(f"{label:>22} {n:>3} " + " ".join(cells) + f"  {os.getloadavg()[0]:.2f}")
+
+
 def section_cuda(args: argparse.Namespace) -> None:
     if not torch.cuda.is_available():
         print("no CUDA device: torch.cuda.is_available() is False")
@@ -204,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.device == "cuda":
         section_cuda(args)
         return
-    sections = {"gradient": section_gradient, "memory": section_memory, "batch": section_batch}
+    sections = {"gradient": section_gradient, "memory": section_memory, "batch": section_batch, "chunks": section_chunks}
     for name in args.sections.split(","):
         sections[name](args)
 

@@ -309,3 +309,16 @@ def test_batched_chunked_gradients_equal_parameter_shift(ansatz: str) -> None:
     for row, theta in zip(thetas.grad.numpy(), thetas0):
         np.testing.assert_allclose(row, shift.parameter_shift_gradient(theta, weights), rtol=0, atol=1e-8)
     np.testing.assert_allclose(executor.probabilities(thetas0).numpy(), shift.probabilities(thetas0), atol=1e-10)
+
+
+def test_one_chunk_circuit_above_the_dense_limit_runs_chunked_and_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(executors_module, "_KEEP_STATES_BYTES", 0)
+    generator = build_generator(_loader(4), ansatz="efficient_su2", reps=2, entanglement="circular")
+    executor = ExactExecutor(generator)
+    assert executor._engine.chunks == [(0, 4)] and not executor._engine.dense
+    weights = np.random.default_rng(4).normal(size=16)
+    theta0 = _theta(generator, seed=10)
+    theta = torch.tensor(theta0, requires_grad=True)
+    (executor.probabilities(theta) @ torch.as_tensor(weights)).backward()
+    reference = StatevectorExecutor(generator).parameter_shift_gradient(theta0, weights)
+    np.testing.assert_allclose(theta.grad.numpy(), reference, rtol=0, atol=1e-8)

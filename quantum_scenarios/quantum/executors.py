@@ -11,15 +11,19 @@ Every executor returns distributions over basis-state indices in qiskit's order 
 
 How ``exact`` runs:
     The circuit is compiled by :func:`~quantum_scenarios.quantum.circuits.layer_circuit`: the
-    loader's state is computed once with ``Statevector`` and becomes the initial state; the
-    ansatz becomes ``L`` layers of (one 2×2 matrix per qubit, one fixed permutation with
-    phases). A forward pass builds the 2×2 matrices of *all* layers in a few batched ops,
-    turns them into one Kronecker-product matrix per layer and qubit chunk, and applies each
-    chunk with one matmul. The backward pass is an adjoint sweep (a custom
-    ``torch.autograd.Function``): co-states run back through the same matrices, and for a
-    unitary factor ``U_q`` of a layer ``K = U_q ⊗ K'`` the gradient is ``ρ_q·U_q`` with
-    ``ρ_q = Tr_{≠q} |μ⟩⟨Kψ|`` (``μ`` the co-state after ``K``), so every qubit's gradient of a
-    layer comes from one reduction instead of differentiating the Kronecker products.
+    loader's state is computed once and becomes the initial state; the ansatz becomes ``L``
+    layers of (one 2×2 matrix per qubit, one fixed permutation with phases). A real circuit
+    (RY, CX, CZ, a real prior) runs in float64/float32. A forward pass builds the 2×2 matrices
+    of all layers in a few batched ops and turns them into one Kronecker-product matrix per
+    layer and qubit chunk. Each chunk is one plain GEMM in a rotating layout: it acts on the
+    lowest bits of the state as stored and writes its result transposed, so its bits move to
+    the top and the next chunk's come to the bottom (after a whole layer the order is back).
+    The backward pass (a custom ``torch.autograd.Function`` from ``θ``) runs the state and its
+    co-state back together, undoing each chunk with the same kind of GEMM, and takes the
+    chunk's cross term ``ρ' = Tr_{others}|μ⟩⟨φ|`` with one more; for a factor ``U_q`` of the
+    layer the gradient is ``U_q·ρ'_q`` (``ρ'`` is taken with the chunk undone), and the chain
+    rule to ``θ`` through the gate matrices is written out, not traced by autograd. About four
+    states are alive at any time whatever the depth. Up to 5 qubits a layer is one dense matrix.
 """
 
 from __future__ import annotations
@@ -183,8 +187,9 @@ class Executor(ABC):
 _DTYPES = {"complex128": torch.complex128, "complex64": torch.complex64}
 _REAL_DTYPES = {torch.complex128: torch.float64, torch.complex64: torch.float32}
 _KEEP_STATES_BYTES = 16 * 2**20
-"""Up to this many bytes of per-layer states, the forward pass keeps them and the backward pass
-does not recompute them; above, the backward pass undoes the layers instead."""
+"""A circuit that fits one chunk runs as dense layer matrices, keeping every layer's state for the
+backward pass, when those matrices take at most this many bytes; otherwise it runs chunked, and the
+backward pass undoes the layers instead of keeping them."""
 
 
 def _chunks(num_qubits: int, max_chunk: int) -> list[tuple[int, int]]:
@@ -283,13 +288,18 @@ class _LayeredStatevector:
     to the top and the next chunk's bits come to the bottom. After all chunks of a layer the
     bits are back in order, where the fixed stage (a permutation with phases) applies.
 
-    Backward pass (adjoint): a chunk is undone by the transposed GEMM ``Yᵀ·conj(M)``, which also
-    brings the layout back; just before, with the chunk's bits on top, its cross term
-    ``Tr_{other qubits}|μ⟩⟨φ|`` is one GEMM ``μ(d, D/d)·φ(d, D/d)^†``. Chunks act on disjoint
-    qubits, so this equals the cross at the end of the layer. With up to ``_KEEP_STATES_BYTES``
-    of states the forward pass keeps the state after every chunk (written in place by its GEMM)
-    and only the co-state runs back; above, state and co-state run back together as one
-    ``(2B, D)`` batch that *undoes* each layer, so about four states are alive whatever the depth.
+    Backward pass (adjoint): state and co-state run back together as one ``(2B, D)`` batch from
+    the final state, so about four states are alive whatever the depth. A layer is undone chunk
+    by chunk, in the order it was applied, with the same rotating GEMM and ``M^†`` (chunks act on
+    disjoint qubits, so the order within a layer is free). Right after a chunk is undone its bits
+    are on top, and its cross term ``ρ' = Tr_{other qubits}|μ⟩⟨φ|`` is one GEMM
+    ``μ(d, D/d)·φ(d, D/d)^†``. The other chunks of the layer may or may not be applied at that
+    point (both sides alike), which leaves the partial trace unchanged; the chunk itself is
+    not, so ``ρ = U ρ' U^†`` and the gradient of ``U_q`` is ``ρ_q U_q = U_q ρ'_q``.
+
+    Why not keep the forward pass's states instead of undoing them: the forward pass meets them
+    in the opposite order, and a GEMM that moves a chunk's bits from the top to the bottom (the
+    inverse rotation) runs 2–3× slower on this BLAS than one that moves them to the top.
     """
 
     def __init__(
@@ -302,11 +312,9 @@ class _LayeredStatevector:
         self.num_qubits, self.num_layers, self.dimension = n, layers, 2**n
         self.dtype, self.is_real = dtype, not dtype.is_complex
         self.chunks = _chunks(n, max_chunk_qubits)
-        self.dense = len(self.chunks) == 1
-        # bytes of the states the forward pass keeps for one parameter vector (one per layer and chunk)
-        self.kept_bytes = layers * len(self.chunks) * self.dimension * torch.empty((), dtype=dtype).element_size()
-        self.keep_limit = _KEEP_STATES_BYTES
-        self.keep_states = self.kept_bytes <= self.keep_limit
+        element = torch.empty((), dtype=dtype).element_size()
+        self.dense = len(self.chunks) == 1 and layers * self.dimension**2 * element <= _KEEP_STATES_BYTES
+        self.keep_states = self.dense  # only the dense path keeps per-layer states
         initial = layered.real_initial_state() if self.is_real else layered.initial_state
         self.psi0 = tensor(initial, dtype)
         self.trace_maps = {size: _trace_map(size, dtype, device) for _, size in self.chunks}
@@ -515,19 +523,34 @@ class _LayeredStatevector:
 
 
 class _Evolution(torch.autograd.Function):
-    """``unitaries (B, L, n, 2, 2) → final states (B, D)`` with the adjoint backward pass."""
+    """``θ (B, P) → final states (B, D)`` (or their probabilities) with the adjoint backward pass.
+
+    The backward pass carries the co-state back through the layers (:meth:`_LayeredStatevector.adjoint`)
+    and maps the gradient of each layer unitary to ``θ`` by hand (:meth:`ExactExecutor._theta_gradient`),
+    so no autograd graph is built for the 2×2 gate matrices.
+    """
 
     @staticmethod
-    def forward(ctx: Any, unitaries: torch.Tensor, engine: _LayeredStatevector) -> torch.Tensor:
-        psi, saved = engine.forward(unitaries, keep=True)
-        ctx.engine, ctx.saved = engine, saved
-        ctx.save_for_backward(unitaries, psi)
-        return psi
+    def forward(ctx: Any, theta: torch.Tensor, executor: "ExactExecutor", probabilities: bool) -> torch.Tensor:
+        unitaries = executor.layer_unitaries(theta)
+        psi, saved = executor._engine.forward(unitaries, keep=True)
+        ctx.executor, ctx.saved, ctx.unitaries, ctx.probabilities = executor, saved, unitaries, probabilities
+        if not probabilities:
+            ctx.save_for_backward(theta, psi)
+            return psi
+        ctx.save_for_backward(theta)
+        ctx.psi = psi
+        return psi.square() if executor.is_real else torch.view_as_real(psi).square().sum(-1)
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        unitaries, psi = ctx.saved_tensors
-        return ctx.engine.adjoint(unitaries, ctx.saved, psi, grad), None
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        theta, *outputs = ctx.saved_tensors
+        psi = outputs[0] if outputs else ctx.psi
+        if ctx.probabilities:  # p = |ψ|²: the co-state of ψ is 2·g·ψ
+            grad = 2 * grad * psi
+        executor = ctx.executor
+        grad_unitaries = executor._engine.adjoint(ctx.unitaries, ctx.saved, psi, grad)
+        return executor._theta_gradient(theta, grad_unitaries), None, None
 
 
 class ExactExecutor(Executor):
@@ -541,9 +564,10 @@ class ExactExecutor(Executor):
         device: Torch device, e.g. ``"cpu"`` or ``"cuda"``.
         max_chunk_qubits: A layer is applied as Kronecker-product matrices over chunks of at most
             this many qubits, one matmul each; up to this width a layer is one dense matrix with
-            the entanglers folded in. Default: one dense matrix up to 6 qubits, then chunks of at
-            most 5 qubits up to 10, 4 up to 16, and 5 above (the fastest measured on CPU with one
-            thread: fewer flops against more dispatched ops).
+            the entanglers folded in. Default: one dense matrix up to 5 qubits, then chunks of at
+            most 3 qubits from 13 to 16 and at most 4 otherwise (the fastest measured on CPU with one
+            thread, ``benchmarks/bench_executor.py --sections chunks``: fewer flops against more
+            dispatched ops and smaller GEMMs).
         real: None (default) runs in real arithmetic exactly when every gate and the initial state
             are real (RY, CX, CZ, H, a real prior; a global phase of the prior is dropped); False
             always uses complex arithmetic; True requires a real circuit.
@@ -582,9 +606,9 @@ class ExactExecutor(Executor):
             dtype = _DTYPES[dtype]
         if dtype not in _DTYPES.values():
             raise ValueError(f"dtype must be torch.complex128 or torch.complex64, received {dtype}")
-        if max_chunk_qubits is None:  # measured: benchmarks/bench_executor.py --chunks
+        if max_chunk_qubits is None:  # measured: benchmarks/bench_executor.py --sections chunks
             n = self.num_qubits
-            max_chunk_qubits = n if n <= 6 else 5 if n <= 10 else 4 if n <= 16 else 5
+            max_chunk_qubits = n if n <= 5 else 3 if 13 <= n <= 16 else 4
         integer = isinstance(max_chunk_qubits, (int, np.integer)) and not isinstance(max_chunk_qubits, bool)
         if not integer or max_chunk_qubits < 1:
             raise ValueError(f"max_chunk_qubits must be an integer >= 1, received {max_chunk_qubits!r}")
@@ -627,35 +651,70 @@ class ExactExecutor(Executor):
             )
         return batch, single
 
-    def layer_unitaries(self, theta: torch.Tensor) -> torch.Tensor:
-        """Per layer and qubit, the product of that layer's single-qubit gates: ``(B, L, n, 2, 2)``."""
-        layered = self.layered
+    def _slots(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Every slot's 2×2 matrix ``V = cos(h)·C + sin(h)·S`` ``(B, L, n, m, 2, 2)``, and ``cos(h)``, ``sin(h)``."""
         half = theta[:, self._param_index] * self._half_coef + self._half_offset  # (B, S)
         cos, sin = torch.cos(half)[..., None, None], torch.sin(half)[..., None, None]
         slots = cos * self._cos_matrix + sin * self._sin_matrix
-        slots = slots.reshape(theta.shape[0], layered.num_layers, self.num_qubits, -1, 2, 2)
+        return slots.reshape(theta.shape[0], self.layered.num_layers, self.num_qubits, -1, 2, 2), cos, sin
+
+    def layer_unitaries(self, theta: torch.Tensor) -> torch.Tensor:
+        """Per layer and qubit, the product of that layer's single-qubit gates: ``(B, L, n, 2, 2)``."""
+        slots = self._slots(theta)[0]
         product = slots[:, :, :, 0]
         for j in range(1, slots.shape[3]):
             product = slots[:, :, :, j] @ product
         return product
 
-    def amplitudes(self, theta: Any) -> torch.Tensor:
-        """Statevector(s), shape ``(2**N,)`` or ``(B, 2**N)``, in :attr:`compute_dtype`; differentiable in ``theta``."""
+    def _theta_gradient(self, theta: torch.Tensor, grad_unitaries: torch.Tensor) -> torch.Tensor:
+        """Chain rule from the gradient of the layer unitaries ``(B, L, n, 2, 2)`` to ``θ`` ``(B, P)``.
+
+        ``U = V_{m-1}⋯V_0`` and ``dV_j/dh_j = cos(h_j)·S_j − sin(h_j)·C_j``, so with ``G`` the gradient
+        of ``U`` (torch's convention, conjugate for complex), ``∂L/∂h_j = Re Σ conj(W_j)⊙dV_j/dh_j``
+        with ``W_j = (V_{m-1}⋯V_{j+1})^† G (V_{j-1}⋯V_0)^†``; then ``∂L/∂θ = Σ_j half_coef_j ∂L/∂h_j``
+        over the slots ``j`` that read ``θ``.
+        """
+        slots, cos, sin = self._slots(theta)
+        b, shape = theta.shape[0], slots.shape
+        derivative = (cos * self._sin_matrix - sin * self._cos_matrix).reshape(shape)
+        if shape[3] == 1:
+            weights = grad_unitaries.unsqueeze(3)
+        else:
+            count = shape[3]
+            after = [grad_unitaries]  # (V_{m-1}⋯V_{j+1})^† G, for j = m-1 … 0
+            for j in range(count - 1, 0, -1):
+                after.append(slots[:, :, :, j].mH @ after[-1])
+            after.reverse()
+            before = slots[:, :, :, 0]  # V_{j-1}⋯V_0
+            parts = [after[0]]
+            for j in range(1, count):
+                parts.append(after[j] @ before.mH)
+                before = slots[:, :, :, j] @ before
+            weights = torch.stack(parts, dim=3)
+        per_slot = (weights.conj() * derivative).real.sum((-1, -2)).reshape(b, -1) * self._half_coef
+        return per_slot.new_zeros((b, self.num_parameters)).index_add_(1, self._param_index, per_slot)
+
+    def _evolve(self, theta: Any, *, probabilities: bool) -> torch.Tensor:
         batch, single = self._as_batch(theta)
         if self.layered.num_layers == 0:
             psi = self._engine.psi0.expand(batch.shape[0], -1).clone()
+        elif torch.is_grad_enabled() and batch.requires_grad:
+            out = _Evolution.apply(batch, self, probabilities)
+            return out[0] if single else out
         else:
-            unitaries = self.layer_unitaries(batch)
-            if torch.is_grad_enabled() and unitaries.requires_grad:
-                psi = _Evolution.apply(unitaries, self._engine)
-            else:
-                psi, _ = self._engine.forward(unitaries, keep=False)
+            with torch.no_grad():
+                psi, _ = self._engine.forward(self.layer_unitaries(batch), keep=False)
+        if probabilities:
+            psi = psi.square() if self.is_real else torch.view_as_real(psi).square().sum(-1)
         return psi[0] if single else psi
+
+    def amplitudes(self, theta: Any) -> torch.Tensor:
+        """Statevector(s), shape ``(2**N,)`` or ``(B, 2**N)``, in :attr:`compute_dtype`; differentiable in ``theta``."""
+        return self._evolve(theta, probabilities=False)
 
     def probabilities(self, theta: Any) -> torch.Tensor:
         """Probabilities ``|ψ_θ|²``, shape ``(2**N,)`` or ``(B, 2**N)``; differentiable in ``theta``."""
-        psi = self.amplitudes(theta)
-        return psi.square() if self.is_real else torch.view_as_real(psi).square().sum(-1)
+        return self._evolve(theta, probabilities=True)
 
     def sample(self, theta: Any, shots: int, *, seed: int) -> np.ndarray:
         with torch.no_grad():
