@@ -210,8 +210,26 @@ def _bit_split(num_qubits: int) -> np.ndarray:
     return table
 
 
+_KRON_INDEX: dict[tuple[int, str], torch.Tensor] = {}
+
+
+def _kron_index(size: int, device: torch.device) -> torch.Tensor:
+    """``(size·d·d,)`` positions in the flattened ``(size, 2, 2)`` factors: ``4j + 2·a_j + b_j``."""
+    key = (size, str(device))
+    if key not in _KRON_INDEX:
+        a = (np.arange(2**size)[None, :] >> np.arange(size)[:, None]) & 1  # (size, d): bit j of a
+        index = 4 * np.arange(size)[:, None, None] + 2 * a[:, :, None] + a[:, None, :]
+        _KRON_INDEX[key] = torch.as_tensor(index.reshape(-1), device=device)
+    return _KRON_INDEX[key]
+
+
 def _kron(unitaries: torch.Tensor, low: int, size: int) -> torch.Tensor:
     """``U[..., low+size-1] ⊗ … ⊗ U[..., low]`` of ``(B, L, n, 2, 2)`` matrices: ``(B, L, 2**size, 2**size)``."""
+    if size <= 6:  # one gather and one product: entry (a, b) is Π_j U_j[a_j, b_j]
+        b, l = unitaries.shape[0], unitaries.shape[1]
+        factors = unitaries[:, :, low : low + size].reshape(b, l, 4 * size)
+        d = 2**size
+        return factors.index_select(2, _kron_index(size, unitaries.device)).view(b, l, size, d, d).prod(2)
     matrix = unitaries[:, :, low + size - 1]
     for q in range(low + size - 2, low - 1, -1):
         u = unitaries[:, :, q]
@@ -532,9 +550,11 @@ class _Evolution(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, theta: torch.Tensor, executor: "ExactExecutor", probabilities: bool) -> torch.Tensor:
-        unitaries = executor.layer_unitaries(theta)
+        slots = executor._slots(theta)
+        unitaries = executor._product(slots[0])
         psi, saved = executor._engine.forward(unitaries, keep=True)
         ctx.executor, ctx.saved, ctx.unitaries, ctx.probabilities = executor, saved, unitaries, probabilities
+        ctx.slots = slots
         if not probabilities:
             ctx.save_for_backward(theta, psi)
             return psi
@@ -550,7 +570,7 @@ class _Evolution(torch.autograd.Function):
             grad = 2 * grad * psi
         executor = ctx.executor
         grad_unitaries = executor._engine.adjoint(ctx.unitaries, ctx.saved, psi, grad)
-        return executor._theta_gradient(theta, grad_unitaries), None, None
+        return executor._theta_gradient(theta, grad_unitaries, ctx.slots), None, None
 
 
 class ExactExecutor(Executor):
@@ -660,21 +680,27 @@ class ExactExecutor(Executor):
 
     def layer_unitaries(self, theta: torch.Tensor) -> torch.Tensor:
         """Per layer and qubit, the product of that layer's single-qubit gates: ``(B, L, n, 2, 2)``."""
-        slots = self._slots(theta)[0]
+        return self._product(self._slots(theta)[0])
+
+    @staticmethod
+    def _product(slots: torch.Tensor) -> torch.Tensor:
+        """``V_{m-1}⋯V_0`` of the slots ``(B, L, n, m, 2, 2)``: ``(B, L, n, 2, 2)``."""
         product = slots[:, :, :, 0]
         for j in range(1, slots.shape[3]):
             product = slots[:, :, :, j] @ product
         return product
 
-    def _theta_gradient(self, theta: torch.Tensor, grad_unitaries: torch.Tensor) -> torch.Tensor:
+    def _theta_gradient(
+        self, theta: torch.Tensor, grad_unitaries: torch.Tensor, slots: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    ) -> torch.Tensor:
         """Chain rule from the gradient of the layer unitaries ``(B, L, n, 2, 2)`` to ``θ`` ``(B, P)``.
 
         ``U = V_{m-1}⋯V_0`` and ``dV_j/dh_j = cos(h_j)·S_j − sin(h_j)·C_j``, so with ``G`` the gradient
         of ``U`` (torch's convention, conjugate for complex), ``∂L/∂h_j = Re Σ conj(W_j)⊙dV_j/dh_j``
         with ``W_j = (V_{m-1}⋯V_{j+1})^† G (V_{j-1}⋯V_0)^†``; then ``∂L/∂θ = Σ_j half_coef_j ∂L/∂h_j``
-        over the slots ``j`` that read ``θ``.
+        over the slots ``j`` that read ``θ``. ``slots`` is what :meth:`_slots` returned for ``theta``.
         """
-        slots, cos, sin = self._slots(theta)
+        slots, cos, sin = slots
         b, shape = theta.shape[0], slots.shape
         derivative = (cos * self._sin_matrix - sin * self._cos_matrix).reshape(shape)
         if shape[3] == 1:
