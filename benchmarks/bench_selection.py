@@ -102,17 +102,23 @@ def run_split(split: str, seeds: list[int], epochs: int, rival_names: list[str],
         tau = stats.kendalltau(table["validation_kl"], table["test_kl"]).statistic
         rho_fid = stats.spearmanr(table["validation_fidelity"], table["test_fidelity"]).statistic
         oracle = table["test_kl"].idxmin()
+        # candidates the validation block cannot tell from the choice (gap within 2 paired bootstrap SE)
+        ties = [c for c in table.index if not table.loc[c, "chosen"]
+                and table.loc[c, "validation_kl_gap"] < 2 * table.loc[c, "validation_kl_gap_se"]]
         correlations.append({"seed": seed, "spearman_kl": rho, "kendall_kl": tau, "spearman_fidelity": rho_fid,
-                             "chosen": selection.choice.label, "test_best_candidate": oracle})
+                             "chosen": selection.choice.label, "test_best_candidate": oracle,
+                             "within_2se_of_choice": len(ties)})
         choices.append(selection.choice.label)
         print(f"\n-- seed {seed}: selection {sel_seconds:.0f} s (refit {selection.epochs} epochs), validation "
               f"{selection.validation_dates[0]}..{selection.validation_dates[1]} ({selection.n_validation} of "
               f"{selection.n_fit + selection.n_validation} training days); {load()}", flush=True)
-        shown = table[["validation_kl", "validation_fidelity", "validation_kl_own_grid", "best_epoch", "epochs_run",
-                       "seconds", "chosen", "test_kl", "test_fidelity"]]
+        shown = table[["validation_kl", "validation_kl_se", "validation_kl_gap", "validation_kl_gap_se",
+                       "validation_fidelity", "validation_kl_own_grid", "best_epoch", "epochs_run", "seconds", "chosen",
+                       "test_kl", "test_fidelity"]]
         print(shown.round(4).to_string())
         print(f"   chosen: {selection.choice.label}; lowest test KL among candidates: {oracle}; rank correlation "
-              f"validation vs test KL: Spearman {rho:.3f}, Kendall {tau:.3f}; fidelity Spearman {rho_fid:.3f}")
+              f"validation vs test KL: Spearman {rho:.3f}, Kendall {tau:.3f}; fidelity Spearman {rho_fid:.3f}; "
+              f"within 2 bootstrap SE of the choice on validation: {ties or 'none'}")
         started = time.perf_counter()
         defaults = JointModel(num_qubits=3, validation_fraction=0.0, epochs=epochs, check_every=epochs,
                               patience=10**6, circuit=circuit, training=training, measure_memory=False).fit(train)

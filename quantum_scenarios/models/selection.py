@@ -97,8 +97,12 @@ class ModelSelection:
 
     Attributes:
         table: One row per candidate: its settings, ``validation_kl`` and
-            ``validation_fidelity`` (common grid), ``validation_kl_own_grid`` (early-stopping
-            score), ``best_epoch``, ``epochs_run``, ``seconds`` and ``chosen``.
+            ``validation_fidelity`` (common grid), ``validation_kl_se`` (bootstrap over the
+            validation days), ``validation_kl_own_grid`` (early-stopping score),
+            ``best_epoch``, ``epochs_run``, ``seconds``, ``chosen``, and
+            ``validation_kl_gap`` / ``validation_kl_gap_se``: the candidate's KL minus the
+            choice's, with its paired bootstrap standard error (a gap within about two of
+            them is resampling noise, not a ranking).
         choice: The chosen candidate.
         epochs: The epoch count the refit used (the chosen candidate's validation optimum).
         model: The chosen candidate refitted on the whole training period (``None`` with
@@ -198,6 +202,7 @@ def select_model(
     score_qubits: int = 3,
     n_samples: int = 100_000,
     seed: int = 0,
+    n_bootstrap: int = 200,
     refit: bool = True,
     last_training_date: dt.date | str | None = None,
 ) -> ModelSelection:
@@ -221,7 +226,10 @@ def select_model(
             highest fidelity, both on the common grid.
         score_qubits: Qubits per asset of the common scoring grid.
         n_samples: Draws per candidate for the common-grid scores.
-        seed: Seed of those draws.
+        seed: Seed of those draws and of the bootstrap.
+        n_bootstrap: Resamples (with replacement) of the validation days for the standard
+            error of each candidate's validation KL and of its gap to the choice (the same
+            resamples for every candidate, so the gap is paired); 0 skips them (NaN).
         refit: Refit the chosen candidate on the whole training period (for the chosen
             epoch count); False leaves ``model`` as None.
         last_training_date: The training cut-off; with a dated frame, any row after it is
@@ -260,7 +268,10 @@ def select_model(
         "circuit": dict(circuit or {}),
         "training": dict(training or {}),
     }
-    rows, fitted = [], {}
+    cells = score_grid.digitize(validation_rows)
+    resamples = np.random.default_rng(seed).integers(0, n_validation, size=(int(n_bootstrap), n_validation))
+    h_boot = [np.bincount(cells[r], minlength=h_validation.size) / n_validation for r in resamples]
+    rows, fitted, boot = [], {}, []
     for candidate in grid_of:
         clock = time.perf_counter()
         # fit() repeats the same chronological split: the candidate trains on the first n_fit
@@ -269,6 +280,7 @@ def select_model(
         model.fit(pd.DataFrame(x, columns=list(assets)))
         p = score_grid.histogram(np.asarray(model.draw(int(n_samples), np.random.default_rng(seed)), dtype=float))
         fit = model.selection
+        boot.append(np.array([kl_divergence(h, p) for h in h_boot]))
         rows.append(
             {
                 "candidate": candidate.label,
@@ -277,6 +289,7 @@ def select_model(
                 "reps": candidate.reps,
                 "loss": candidate.loss,
                 "validation_kl": float(kl_divergence(h_validation, p)),
+                "validation_kl_se": float(boot[-1].std(ddof=1)) if n_bootstrap > 1 else float("nan"),
                 "validation_fidelity": float(classical_fidelity(h_validation, p)),
                 "validation_kl_own_grid": float(min(s for _, s, _ in fit.validation)),
                 "best_epoch": int(fit.best_epoch),
@@ -289,6 +302,11 @@ def select_model(
     scores = table["validation_kl"] if criterion == "kl" else -table["validation_fidelity"]
     best = int(np.argmin(scores.to_numpy()))
     table["chosen"] = np.arange(len(table)) == best
+    # paired: how far each candidate is from the choice, and whether that gap exceeds resampling noise
+    table["validation_kl_gap"] = table["validation_kl"] - table.loc[best, "validation_kl"]
+    table["validation_kl_gap_se"] = [
+        float((b - boot[best]).std(ddof=1)) if n_bootstrap > 1 else float("nan") for b in boot
+    ]
     choice = grid_of[best]
     chosen_epochs = max(int(table.loc[best, "best_epoch"]), 1)
     final = None

@@ -109,7 +109,8 @@ def test_candidate_table_is_complete_and_the_choice_is_its_best_row(dated) -> No
     result = select_model(train, GRID, validation_fraction=0.2, **TINY)
     table = result.table
     assert list(table["candidate"]) == [c.label for c in GRID]
-    for column in ("validation_kl", "validation_fidelity", "validation_kl_own_grid", "best_epoch", "epochs_run", "seconds"):
+    for column in ("validation_kl", "validation_fidelity", "validation_kl_se", "validation_kl_own_grid", "best_epoch",
+                   "epochs_run", "seconds", "validation_kl_gap", "validation_kl_gap_se"):
         assert table[column].notna().all(), column
     assert ((table["validation_fidelity"] > 0) & (table["validation_fidelity"] <= 1 + 1e-12)).all()
     assert table["chosen"].sum() == 1
@@ -119,13 +120,24 @@ def test_candidate_table_is_complete_and_the_choice_is_its_best_row(dated) -> No
     fit_rows, validation_rows = train.iloc[:240].to_numpy(), train.iloc[240:].to_numpy()
     grid = encode(pd.DataFrame(fit_rows, columns=["a", "b"]), num_qubits=3)
     h_val = grid.histogram(validation_rows)
+    # the bootstrap: resampled validation days (the same resamples for every candidate)
+    resamples = np.random.default_rng(0).integers(0, 60, size=(200, 60))
+    boot_hists = [grid.histogram(validation_rows[r]) for r in resamples]
+    boot = {}
     for _, row in table.iterrows():
         p = grid.histogram(result.candidates[row["candidate"]].draw(5000, np.random.default_rng(0)))
         assert row["validation_kl"] == pytest.approx(kl_divergence(h_val, p))
         assert row["validation_fidelity"] == pytest.approx(classical_fidelity(h_val, p))
+        boot[row["candidate"]] = np.array([kl_divergence(h, p) for h in boot_hists])
+        assert row["validation_kl_se"] == pytest.approx(boot[row["candidate"]].std(ddof=1))
         own = result.candidates[row["candidate"]].selection
         assert row["best_epoch"] == own.best_epoch and row["validation_kl_own_grid"] == pytest.approx(
             min(s for _, s, _ in own.validation))
+    chosen = result.choice.label
+    for _, row in table.iterrows():
+        assert row["validation_kl_gap"] == pytest.approx(row["validation_kl"] - best["validation_kl"])
+        assert row["validation_kl_gap_se"] == pytest.approx((boot[row["candidate"]] - boot[chosen]).std(ddof=1))
+    assert table.loc[table["chosen"], "validation_kl_gap_se"].iloc[0] == 0.0
     by_fidelity = select_model(train, GRID, validation_fraction=0.2, criterion="fidelity", **TINY)
     assert by_fidelity.choice.label == by_fidelity.table.loc[by_fidelity.table["validation_fidelity"].idxmax(), "candidate"]
 
