@@ -1,7 +1,8 @@
 """The scenario pipeline in a non-joint model mode (issue 9 wiring): fit, generate, evaluate, record.
 
 The fast test runs the tasks' functions (``.fn``) the way the flow chains them in factor mode
-(``model.mode=auto`` on five assets); the slow one runs ``qscen run`` on a five-asset file.
+(``model.mode=auto`` on five assets); the slow one runs ``qscen run`` on a nine-asset file, whose
+joint grid (27 qubits) is never built: the metrics are taken over its 36 asset pairs.
 """
 
 from __future__ import annotations
@@ -107,31 +108,53 @@ def test_factor_mode_route_fits_generates_evaluates_and_records(monkeypatch, tmp
     assert len(record["copula"]["probabilities"]) == 2 ** (2 * 2)
 
 
+def _many_asset_prices(d: int, n: int, seed: int = 5) -> pd.DataFrame:
+    """Prices of ``d`` assets from two Student-t factors plus Student-t noise (loadings drawn once)."""
+    rng = np.random.default_rng(seed)
+    loadings = np.column_stack([rng.uniform(0.5, 1.0, d), rng.uniform(-0.5, 0.5, d)])
+    scale = np.sqrt(5 / 3)
+    returns = rng.standard_t(5, (n, 2)) / scale @ loadings.T + 0.6 * rng.standard_t(5, (n, d)) / scale
+    index = pd.bdate_range("2010-01-04", periods=n, name="date")
+    columns = [f"S{k}" for k in range(d)]
+    return 100 * np.exp(pd.DataFrame(0.01 * returns, index=index, columns=columns).cumsum())
+
+
 @pytest.mark.slow
-def test_qscen_run_on_five_assets_picks_factor_mode(tmp_path, capsys) -> None:
+def test_qscen_run_on_nine_assets_picks_factor_mode_and_scores_asset_pairs(tmp_path, capsys) -> None:
     from prefect.testing.utilities import prefect_test_harness
 
     from quantum_scenarios.cli import main
     from quantum_scenarios.integrity import verify_run
 
-    prices = 100 * np.exp(_factor_returns(600, seed=5).cumsum())
-    csv = tmp_path / "five.csv"
-    prices.rename_axis("date").to_csv(csv)
+    # 9 assets x 3 qubits = 27 > 24: the old preflight refused the file; factor mode trains 2 x 2 qubits
+    prices = _many_asset_prices(9, 600)
+    csv = tmp_path / "nine.csv"
+    prices.to_csv(csv)
     args = [
-        "run", "--source", str(csv), "--workdir", str(tmp_path / "w"), "--run-id", "five", "--no-progress",
-        "--set", "training.epochs=40", "--set", "encoding.num_qubits=2", "--set", "model.copula_qubits=2",
+        "run", "--source", str(csv), "--workdir", str(tmp_path / "w"), "--run-id", "nine", "--no-progress",
+        "--set", "training.epochs=40", "--set", "model.copula_qubits=2",
         "--set", "model.factors=2", "--set", "model.check_every=20", "--set", "model.patience=1",
         "--set", "scenarios.n_paths=200", "--set", "scenarios.horizon=5", "--set", "stress.risk_horizons=[1,5]",
-        "--set", "evaluation.split_date=2011-08-31",
+        "--set", "evaluation.split_date=2011-08-31", "--set", "evaluation.rivals=[]",
+        "--set", "evaluation.rivals_in_parallel=false",
     ]
     with prefect_test_harness(server_startup_timeout=120):
         assert main(args) == 0, capsys.readouterr().err
-    run = tmp_path / "w" / "data" / "runs" / "five"
+    assets = set(prices.columns)
+    run = tmp_path / "w" / "data" / "runs" / "nine"
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["model"]["mode"] == "factor" and manifest["model"]["reloadable"] is False
-    assert len(manifest["model"]["explained_variance"]) == 2 and set(manifest["model"]["asset_r2"]) == set("ABCDE")
+    assert len(manifest["model"]["explained_variance"]) == 2 and set(manifest["model"]["asset_r2"]) == assets
     assert manifest["config"]["model"]["factors"] == 2 and "quantum" not in manifest
     assert "fitted_model.json" in manifest["files"] and not (run / "model").exists()
+    # grid metrics over the 36 asset pairs, named in the manifest and the report
+    assert manifest["evaluation_grid"] == "pairwise mean over 36 pairs, 3 qubits per asset (64 cells per pair)"
+    table = {(row["model"], row["sample"]): row for row in manifest["metric_table"]}
+    assert set(table) == {(m, s) for m in ("qgan", "gaussian", "bootstrap") for s in ("in_sample", "out_of_sample")}
+    assert 0 < table[("qgan", "out_of_sample")]["fidelity"] <= 1 and table[("qgan", "out_of_sample")]["kl"] > 0
+    assert table[("bootstrap", "in_sample")]["kl"] == pytest.approx(0.0, abs=1e-12)  # the training pairs themselves
+    assert manifest["metrics"]["corr_max_abs_error"] < 0.15
     assert verify_run(run).ok
-    html = (tmp_path / "w" / "reports" / "five" / "report.html").read_text()
+    html = (tmp_path / "w" / "reports" / "nine" / "report.html").read_text()
     assert "Explained variance" in html and "factor" in html
+    assert "pairwise mean over 36 pairs" in html and "Showing 6 of the 36 asset pairs" in html
