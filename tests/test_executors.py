@@ -322,3 +322,20 @@ def test_one_chunk_circuit_above_the_dense_limit_runs_chunked_and_exact(monkeypa
     (executor.probabilities(theta) @ torch.as_tensor(weights)).backward()
     reference = StatevectorExecutor(generator).parameter_shift_gradient(theta0, weights)
     np.testing.assert_allclose(theta.grad.numpy(), reference, rtol=0, atol=1e-8)
+
+
+def test_per_pass_buffers_of_large_states_give_the_same_gradient(monkeypatch: pytest.MonkeyPatch) -> None:
+    generator = build_generator(_loader(7), ansatz="h_ry_cx", reps=2, entanglement="full")
+    weights = np.random.default_rng(5).normal(size=2**7)
+    theta0 = _theta(generator, seed=11)
+    grads = []
+    for limit in (2**20, 0):  # engine-cached buffers, then buffers made per pass (as for large states)
+        monkeypatch.setattr(executors_module, "_CACHED_BUFFER_BYTES", limit)
+        executor = ExactExecutor(generator, max_chunk_qubits=3)
+        theta = torch.tensor(theta0, requires_grad=True)
+        (executor.probabilities(theta) @ torch.as_tensor(weights)).backward()
+        assert bool(executor._engine._single) == (limit > 0)
+        grads.append(theta.grad.numpy())
+    reference = StatevectorExecutor(generator).parameter_shift_gradient(theta0, weights)
+    for grad in grads:
+        np.testing.assert_allclose(grad, reference, rtol=0, atol=1e-8)

@@ -186,6 +186,8 @@ class Executor(ABC):
 
 _DTYPES = {"complex128": torch.complex128, "complex64": torch.complex64}
 _REAL_DTYPES = {torch.complex128: torch.float64, torch.complex64: torch.float32}
+_CACHED_BUFFER_BYTES = 2**20
+"""One-state passes keep their work buffers in the engine up to this many bytes a state (else per pass)."""
 _KEEP_STATES_BYTES = 16 * 2**20
 """A circuit that fits one chunk runs as dense layer matrices, keeping every layer's state for the
 backward pass, when those matrices take at most this many bytes; otherwise it runs chunked, and the
@@ -336,7 +338,7 @@ class _LayeredStatevector:
         initial = layered.real_initial_state() if self.is_real else layered.initial_state
         self.psi0 = tensor(initial, dtype)
         self.trace_maps = {size: _trace_map(size, dtype, device) for _, size in self.chunks}
-        self._single: tuple[list[torch.Tensor], list[torch.Tensor], list[dict[str, Any]]] | None = None
+        self._single: dict[str, Any] = {}  # cached one-state buffers, see _buffers
         distinct = {id(s): _Stage(s, dtype=dtype, device=device) for s in layered.stages if s is not None}
         self.stages = [None if s is None else distinct[id(s)] for s in layered.stages]
         if self.dense:  # small n: dense per-layer tables are cheap and fold into the layer matrices
@@ -389,32 +391,42 @@ class _LayeredStatevector:
 
     # -- one state: preallocated buffers and their views, one dispatched op per GEMM ----------------
 
-    def _single_buffers(self) -> tuple[list[torch.Tensor], list[torch.Tensor], list[dict[str, Any]]]:
-        """Two state buffers ``(D,)``, two pair buffers ``(2, D)``, and per chunk the views each GEMM reads and writes.
+    def _buffers(self, kind: str) -> tuple[list[torch.Tensor], list[dict[str, torch.Tensor | list[torch.Tensor]]]]:
+        """Two buffers and, per chunk, the views each GEMM reads and writes.
 
-        The buffers live as long as the engine and are reused by every one-state pass (a pass copies
-        its result out), so one engine must not run passes from several threads at once.
+        ``kind`` is ``"states"`` (two ``(D,)`` states, the forward pass) or ``"pairs"`` (two
+        ``(2, D)`` state/co-state pairs, the backward pass). Small buffers (up to
+        ``_CACHED_BUFFER_BYTES`` a state) live as long as the engine and are reused by every
+        one-state pass, so one engine must not run passes from several threads at once; large ones
+        are made per pass, so a pass holds only its own.
         """
-        if self._single is None:
-            states = [self.psi0.new_empty(self.dimension) for _ in range(2)]
-            pairs = [self.psi0.new_empty((2, self.dimension)) for _ in range(2)]
-            views = []
-            for _, size in self.chunks:
-                d = 2**size
+        cached = self._single.get(kind)
+        if cached is not None:
+            return cached
+        shape = (self.dimension,) if kind == "states" else (2, self.dimension)
+        buffers = [self.psi0.new_empty(shape) for _ in range(2)]
+        views: list[dict[str, Any]] = []
+        for _, size in self.chunks:
+            d = 2**size
+            if kind == "states":
                 views.append({
-                    "source": [s.view(-1, d).t() for s in states],  # chunk bits at the bottom, as (d, D/d)
-                    "target": [s.view(d, -1) for s in states],  # chunk bits on top
-                    "pair_source": [p.view(2, -1, d).transpose(1, 2) for p in pairs],
-                    "pair_target": [p.view(2, d, -1) for p in pairs],
-                    "mu": [p[1].view(d, -1) for p in pairs],
-                    "phi": [(p[0] if self.is_real else p[0].conj()).view(d, -1).t() for p in pairs],
+                    "source": [s.view(-1, d).t() for s in buffers],  # chunk bits at the bottom, as (d, D/d)
+                    "target": [s.view(d, -1) for s in buffers],  # chunk bits on top
                 })
-            self._single = (states, pairs, views)
-        return self._single
+            else:
+                views.append({
+                    "source": [p.view(2, -1, d).transpose(1, 2) for p in buffers],
+                    "target": [p.view(2, d, -1) for p in buffers],
+                    "mu": [p[1].view(d, -1) for p in buffers],
+                    "phi": [(p[0] if self.is_real else p[0].conj()).view(d, -1).t() for p in buffers],
+                })
+        if self.psi0.element_size() * self.dimension <= _CACHED_BUFFER_BYTES:
+            self._single[kind] = (buffers, views)
+        return buffers, views
 
     def _forward_single(self, matrices: list[torch.Tensor]) -> torch.Tensor:
         """Final state ``(1, D)`` of one parameter vector (chunk matrices ``(1, L, d, d)``)."""
-        states, _, views = self._single_buffers()
+        states, views = self._buffers("states")
         operands = [chunk[0].unbind(0) for chunk in matrices]
         k, first = 0, self.psi0.view(-1, 2 ** self.chunks[0][1]).t()
         for l, stage in enumerate(self.stages):
@@ -424,11 +436,11 @@ class _LayeredStatevector:
             if stage is not None:
                 result, _ = stage.apply_into(states[k], states[1 - k])
                 k = 0 if result is states[0] else 1
-        return states[k].clone().view(1, -1)
+        return (states[k].clone() if "states" in self._single else states[k]).view(1, -1)
 
     def _adjoint_single(self, matrices: list[torch.Tensor], final: torch.Tensor, grad: torch.Tensor) -> list[torch.Tensor]:
         """Per chunk, the crosses ``ρ'`` ``(L, 1, d, d)`` of one state (see :meth:`adjoint`)."""
-        _, pairs, views = self._single_buffers()
+        pairs, views = self._buffers("pairs")
         layers = self.num_layers
         inverses, crosses, slots = [], [], []
         for chunk in matrices:
@@ -446,7 +458,7 @@ class _LayeredStatevector:
                 result, _ = stage.apply_into(pairs[k], pairs[1 - k], adjoint=True)
                 k = 0 if result is pairs[0] else 1
             for c, view in enumerate(views):
-                torch.bmm(inverses[c][l], view["pair_source"][k], out=view["pair_target"][1 - k])
+                torch.bmm(inverses[c][l], view["source"][k], out=view["target"][1 - k])
                 k = 1 - k
                 torch.mm(view["mu"][k], view["phi"][k], out=slots[c][l])
         return crosses
