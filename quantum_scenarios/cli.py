@@ -33,6 +33,7 @@ import argparse
 import errno
 import json
 import logging
+import multiprocessing
 import os
 import signal
 import sys
@@ -316,10 +317,12 @@ class _Command:
 
     def cleanup(self) -> None:
         """Remove this process's staging folders and stop the server (signal-safe enough: no Prefect calls)."""
+        for child in multiprocessing.active_children():  # e.g. the rivals' process of the scenario pipeline
+            child.kill()
         for workdir, run_id in runs.held_run_locks():
             runs.discard_attempts(workdir, run_id)
         if self.server is not None:
-            self.server.stop()
+            self.server.stop(grace=1.0)  # a temporary server: its database is SQLite, safe to kill
 
 
 @contextmanager
@@ -363,23 +366,45 @@ def _quiet_prefect(verbose: bool, progress_lines: bool) -> Iterator[None]:
             logging.getLogger(name).setLevel(level)
 
 
+def _api_configured() -> bool:
+    """Whether Prefect already has a server: ``PREFECT_API_URL``, or a caller (a test harness, a notebook) set one."""
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    if "prefect" in sys.modules:
+        from prefect.settings import PREFECT_API_URL as configured
+
+        return bool(configured.value())
+    return False
+
+
+def _launch_server(command: _Command) -> None:
+    """Launch this command's temporary server now, without waiting for it (see :func:`_prefect_api`).
+
+    It imports and migrates its database on another core while the command imports the flow
+    (torch, qiskit, Prefect: seconds), instead of after it.
+    """
+    if command.server is None and not _api_configured():
+        from quantum_scenarios.server import TEMPORARY_SERVER_ENV, TemporaryServer
+
+        command.server = TemporaryServer().launch()
+        # Before Prefect is imported: its settings (and the threads that ship logs and events) read
+        # the URL once; without it they would start an ephemeral server of their own.
+        os.environ["PREFECT_API_URL"] = command.server.api_url
+        os.environ[TEMPORARY_SERVER_ENV] = "1"
+
+
 @contextmanager
 def _prefect_api(command: _Command) -> Iterator[None]:
     """Point Prefect at a server: the user's (``PREFECT_API_URL``) or one started for this command."""
-    if os.environ.get("PREFECT_API_URL"):
+    if command.server is None and _api_configured():
         yield
         return
-    if "prefect" in sys.modules:  # a caller (a test harness, a notebook) already configured Prefect
-        from prefect.settings import PREFECT_API_URL as configured
-
-        if configured.value():
-            yield
-            return
     from quantum_scenarios.server import TEMPORARY_SERVER_ENV, TemporaryServer
 
     command.stage = "server start"
-    command.server = TemporaryServer()
-    command.server.start()
+    if command.server is None:
+        command.server = TemporaryServer()
+    command.server.wait_ready()  # the URL changes only if the chosen port was taken meanwhile
     os.environ["PREFECT_API_URL"] = command.server.api_url
     os.environ[TEMPORARY_SERVER_ENV] = "1"
     try:
@@ -565,22 +590,25 @@ def _pipeline(args: argparse.Namespace, command: _Command) -> int:
 
             startup_timeout()  # a bad PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS fails before anything runs
         _preflight(args, config, command)
+        _launch_server(command)  # starts on another core while the flow's modules import; stopped by main()
+        with _quiet_prefect(args.verbose, lines):
+            command.stage = "imports"
+            if args.command == "validate":
+                from flows.market_pipeline import market_flow as flow
+
+                options = {"source": config.source, "validation": config.validation, "output": config.output}
+            elif args.command == "train":
+                from flows.training_pipeline import training_flow as flow
+
+                options = {**dict(config), "show_progress": show_bar}
+            else:
+                from flows.scenario_pipeline import scenario_pipeline as flow
+
+                options = {**dict(config), "show_progress": show_bar}
         with _quiet_prefect(args.verbose, lines), _prefect_api(command):
             command.stage = "pipeline"
             started = time.perf_counter()
-            if args.command == "validate":
-                from flows.market_pipeline import market_flow
-
-                summary = _run_flow(market_flow, source=config.source, validation=config.validation,
-                                    output=config.output)
-            elif args.command == "train":
-                from flows.training_pipeline import training_flow
-
-                summary = _run_flow(training_flow, **dict(config), show_progress=show_bar)
-            else:
-                from flows.scenario_pipeline import scenario_pipeline
-
-                summary = _run_flow(scenario_pipeline, **dict(config), show_progress=show_bar)
+            summary = _run_flow(flow, **options)
         _print_summary(args.command, summary, time.perf_counter() - started)
         return 0
     finally:
@@ -650,8 +678,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if in_main_thread:
             command.restore()
-        if command.server is not None:
-            command.server.stop()
+        if command.server is not None:  # launched, but the command failed before it ran the flow
+            from quantum_scenarios.server import TEMPORARY_SERVER_ENV
+
+            command.server.stop(grace=1.0)
+            if os.environ.pop(TEMPORARY_SERVER_ENV, None):
+                os.environ.pop("PREFECT_API_URL", None)
+            command.server = None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -103,6 +103,7 @@ class TemporaryServer:
         self.process: subprocess.Popen[bytes] | None = None
         self.port: int | None = None
         self.log_path = self.home / "qscen-server.log"
+        self._launched = 0.0
 
     @property
     def api_url(self) -> str:
@@ -124,25 +125,46 @@ class TemporaryServer:
         ]
 
     def start(self) -> "TemporaryServer":
-        """Start the server and wait for its health check.
+        """Start the server and wait for its health check (:meth:`launch`, then :meth:`wait_ready`).
 
         Raises:
             ServerStartError: it exited or did not answer within the timeout (names the
                 option to raise and the log file).
         """
+        return self.launch().wait_ready()
+
+    def launch(self) -> "TemporaryServer":
+        """Start the server process and return at once; :meth:`wait_ready` waits for it.
+
+        The server takes seconds to import and migrate its database. A command launches it
+        first and does its own work (ingest, checks, imports) meanwhile, on another core.
+        """
         self.home.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                "PREFECT__SERVER_FINAL": "1", "PREFECT_HOME": str(self.home)}
         env.pop("PREFECT_API_URL", None)
-        started = time.monotonic()
-        for _ in range(3):  # a port taken between choosing and binding: choose again
-            self.port = _free_port()
-            with open(self.log_path, "ab") as log:
-                self.process = subprocess.Popen(  # noqa: S603 - fixed command line
-                    self._command(), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                    preexec_fn=_die_with_parent, close_fds=True,
-                )
-            while time.monotonic() - started < self.timeout:
+        self.port = _free_port()
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - fixed command line
+                self._command(), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                preexec_fn=_die_with_parent, close_fds=True,
+            )
+        self._launched = time.monotonic()
+        return self
+
+    def wait_ready(self) -> "TemporaryServer":
+        """Wait for the launched server's health check (launching it first if needed).
+
+        The timeout counts from the launch. A port taken between choosing and binding (uvicorn
+        exits with code 3) is chosen again, up to three times.
+
+        Raises:
+            ServerStartError: as :meth:`start`.
+        """
+        if self.process is None:
+            self.launch()
+        for attempt in range(3):
+            while time.monotonic() - self._launched < self.timeout:
                 if self.process.poll() is not None:
                     break
                 if self._healthy():
@@ -156,8 +178,9 @@ class TemporaryServer:
                     "`prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api to reuse it. "
                     f"Server log: {self.log_path}"
                 )
-            if self.process.returncode != 3:  # 3: uvicorn could not bind the port
+            if self.process.returncode != 3 or attempt == 2:  # 3: uvicorn could not bind the port
                 break
+            self.launch()
         code = None if self.process is None else self.process.returncode
         self.stop()
         raise ServerStartError(
@@ -172,12 +195,16 @@ class TemporaryServer:
         except (urllib.error.URLError, OSError, ValueError):
             return False
 
-    def stop(self) -> None:
-        """Kill the server's process group and reap it (safe to call twice, and from a signal handler)."""
+    def stop(self, grace: float = 3.0) -> None:
+        """Kill the server's process group and reap it (safe to call twice, and from a signal handler).
+
+        Args:
+            grace: seconds it has to exit after SIGTERM before SIGKILL.
+        """
         process, self.process = self.process, None
         if process is None:
             return
-        for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 3.0)):
             try:
                 os.killpg(process.pid, sig)
             except (ProcessLookupError, PermissionError):

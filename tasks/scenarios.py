@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import multiprocessing
+import os
+import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -113,6 +117,26 @@ def score_rivals_task(
     return scores
 
 
+_QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
+def _rivals_worker_setup(parent: int) -> None:
+    """Start of the rivals' process: one thread per pool, and it dies with the command.
+
+    On Linux the kernel kills it when the thread that started it ends (``PR_SET_PDEATHSIG``).
+    Prefect starts it from the runner's resolver thread, which lives until the runner has shut
+    the pool down, so a killed or interrupted ``qscen`` leaves no process behind.
+    """
+    apply_process_policy()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
 @contextmanager
 def rivals_in_background(
     encoded: Encoding, inputs: ModelInputs, stress: StressConfig, evaluation: EvaluationConfig, scenarios: ScenarioConfig
@@ -128,10 +152,22 @@ def rivals_in_background(
     if not evaluation.rivals or not evaluation.rivals_in_parallel or multiprocessing.current_process().daemon:
         yield None
         return
-    with ProcessPoolTaskRunner(max_workers=1, initializer=apply_process_policy) as runner:
-        yield runner.submit(score_rivals_task, parameters={
-            "encoded": encoded, "inputs": inputs, "stress": stress, "evaluation": evaluation, "scenarios": scenarios,
-        })
+    # The pool's queue starts multiprocessing's resource tracker. If qscen is interrupted (os._exit),
+    # the tracker frees the queue's semaphores and warns about them on the console after qscen's last
+    # line; it takes its warning filters from ours when it starts.
+    if _QUIET_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(_QUIET_TRACKER)
+    before = set(multiprocessing.active_children())
+    with ProcessPoolTaskRunner(max_workers=1, initializer=_rivals_worker_setup, initargs=(os.getpid(),)) as runner:
+        try:
+            yield runner.submit(score_rivals_task, parameters={
+                "encoded": encoded, "inputs": inputs, "stress": stress, "evaluation": evaluation,
+                "scenarios": scenarios,
+            })
+        except BaseException:  # a failure, Ctrl-C or SIGTERM: do not wait for the rivals to finish
+            for process in set(multiprocessing.active_children()) - before:
+                process.kill()
+            raise
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)

@@ -13,13 +13,15 @@ then ``draw(k, rng) -> (k, d)``.
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from quantum_scenarios.models.base import ScenarioModel
-from quantum_scenarios.models.copula import CopulaModel
-from quantum_scenarios.models.factor import FactorModel
-from quantum_scenarios.models.hybrid import HybridModel
-from quantum_scenarios.models.joint import JointModel
+if TYPE_CHECKING:
+    from quantum_scenarios.models.base import ScenarioModel
+    from quantum_scenarios.models.copula import CopulaModel
+    from quantum_scenarios.models.factor import FactorModel
+    from quantum_scenarios.models.hybrid import HybridModel
+    from quantum_scenarios.models.joint import JointModel
 
 __all__ = [
     "MODEL_MODES",
@@ -34,7 +36,20 @@ __all__ = [
 ]
 
 MODEL_MODES = ("auto", "joint", "copula", "factor", "hybrid")
-_CLASSES = {"joint": JointModel, "copula": CopulaModel, "factor": FactorModel, "hybrid": HybridModel}
+_MODULES = {"ScenarioModel": "base", "JointModel": "joint", "CopulaModel": "copula", "FactorModel": "factor",
+            "HybridModel": "hybrid"}
+_CLASSES = {"joint": "JointModel", "copula": "CopulaModel", "factor": "FactorModel", "hybrid": "HybridModel"}
+
+
+def __getattr__(name: str) -> Any:
+    """The model classes load on first use (PEP 562): they import torch and qiskit, which
+    :func:`choose_mode` (the CLI's checks run it before anything trains) does not need."""
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
 
 def choose_mode(mode: str, n_assets: int, *, factor_threshold: int = 4) -> str:
@@ -53,7 +68,7 @@ def choose_mode(mode: str, n_assets: int, *, factor_threshold: int = 4) -> str:
 def make_model(mode: str, n_assets: int, *, factor_threshold: int = 4, **options: Any) -> ScenarioModel:
     """An unfitted model of the resolved mode with its options (see each class)."""
     resolved = choose_mode(mode, n_assets, factor_threshold=factor_threshold)
-    return _CLASSES[resolved](**options)
+    return __getattr__(_CLASSES[resolved])(**options)
 
 
 def model_from_config(
@@ -85,6 +100,8 @@ def model_from_config(
     }
     grid = {**selection, "epochs": int(epochs), "smoothing": float(m.get("smoothing", 0.0)),
             "circuit": dict(circuit or {}), "training": dict(training or {})}
+    JointModel, CopulaModel, FactorModel, HybridModel = (  # noqa: N806 - the classes, loaded lazily
+        __getattr__(name) for name in ("JointModel", "CopulaModel", "FactorModel", "HybridModel"))
     if mode == "joint":
         return JointModel(num_qubits=num_qubits, **grid)
     copula = {**grid, "num_qubits": int(m.get("copula_qubits", 4)), "marginal": m.get("marginal", "empirical")}
