@@ -502,7 +502,9 @@ class _LayeredStatevector:
                 psi = stage.apply(psi)
         return psi, (matrices if keep else None)
 
-    def adjoint(self, unitaries: torch.Tensor, saved: Any, final: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    def adjoint(
+        self, unitaries: torch.Tensor, saved: Any, final: torch.Tensor, grad: torch.Tensor, *, reduced: bool = False
+    ) -> torch.Tensor:
         """Gradient with respect to ``unitaries`` ``(B, L, n, 2, 2)``.
 
         Args:
@@ -510,6 +512,9 @@ class _LayeredStatevector:
             saved: What :meth:`forward` returned with ``keep=True``.
             final: The forward pass's final states ``(B, D)``.
             grad: The co-state of the final states ``(B, D)``.
+            reduced: Return the one-qubit cross terms ``ρ_q`` ``(B, L, n, 2, 2)`` instead, taken with
+                ``U_q`` applied (dense) or undone (chunks): for a gate ``exp(h·G)`` with ``G``
+                commuting with ``U_q`` either gives ``∂L/∂h = Re Σ conj(ρ_q)⊙G``.
         """
         b, n = grad.shape[0], self.num_qubits
         if self.dense:
@@ -527,7 +532,7 @@ class _LayeredStatevector:
             split_mu = mu.index_select(-1, self.split).reshape(shape)  # (B, L, n, 2, D/2)
             split_out = after.index_select(-1, self.split).reshape(shape)
             cross = split_mu @ split_out.conj().transpose(-1, -2)
-            return cross @ unitaries
+            return cross if reduced else cross @ unitaries
         layers, sizes = self.num_layers, [2**size for _, size in self.chunks]
         if b == 1:
             crosses = self._adjoint_single(saved, final, grad)
@@ -547,9 +552,9 @@ class _LayeredStatevector:
             (cross.view(layers * b, -1) @ self.trace_maps[size]).view(layers, b, size, 2, 2)
             for cross, (_, size) in zip(crosses, self.chunks)
         ]
-        reduced = torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]  # (L, B, n, 2, 2)
+        per_qubit = (torch.cat(parts, dim=2) if len(parts) > 1 else parts[0]).transpose(0, 1)  # (B, L, n, 2, 2)
         # the cross of a chunk is taken with the chunk undone: ρ_q = U_q ρ'_q U_q^†, so ρ_q U_q = U_q ρ'_q
-        return unitaries @ reduced.transpose(0, 1)
+        return per_qubit if reduced else unitaries @ per_qubit
 
 
 class _Evolution(torch.autograd.Function):
@@ -581,6 +586,11 @@ class _Evolution(torch.autograd.Function):
         if ctx.probabilities:  # p = |ψ|²: the co-state of ψ is 2·g·ψ
             grad = 2 * grad * psi
         executor = ctx.executor
+        if executor._generators is not None:  # one rotation per qubit and layer: ∂L/∂h = Re Σ conj(ρ)⊙G
+            cross = executor._engine.adjoint(ctx.unitaries, ctx.saved, psi, grad, reduced=True)
+            per_slot = (cross.conj() * executor._generators).real.sum((-1, -2)).reshape(theta.shape[0], -1)
+            per_slot = per_slot * executor._half_coef
+            return per_slot.new_zeros(theta.shape).index_add_(1, executor._param_index, per_slot), None, None
         grad_unitaries = executor._engine.adjoint(ctx.unitaries, ctx.saved, psi, grad)
         return executor._theta_gradient(theta, grad_unitaries, ctx.slots), None, None
 
@@ -669,6 +679,12 @@ class ExactExecutor(Executor):
         self._half_offset = as_tensor(layered.half_offset.reshape(-1), self.real_dtype)
         self._cos_matrix = as_tensor(cast(layered.cos_matrix).reshape(-1, 2, 2), matrix_dtype)
         self._sin_matrix = as_tensor(cast(layered.sin_matrix).reshape(-1, 2, 2), matrix_dtype)
+        # one slot per qubit and layer: a rotation cos(h)·I + sin(h)·G (or a fixed gate, coefficient 0), whose
+        # derivative G·U is read off the cross terms directly (the generator commutes with the gate)
+        single = layered.param_index.shape[2] == 1 and all(
+            np.allclose(c, np.eye(2)) for c, k in zip(layered.cos_matrix.reshape(-1, 2, 2), layered.half_coef.reshape(-1)) if k
+        )
+        self._generators = self._sin_matrix.reshape(layered.num_layers, self.num_qubits, 2, 2) if single else None
 
     def _as_batch(self, theta: Any) -> tuple[torch.Tensor, bool]:
         if not isinstance(theta, torch.Tensor):
