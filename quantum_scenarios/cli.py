@@ -529,6 +529,12 @@ def _preflight(args: argparse.Namespace, config: PipelineConfig, command: _Comma
         return
     from quantum_scenarios.models import choose_mode
 
+    if args.command == "train" and config.model.mode not in ("auto", "joint"):
+        raise ValueError(
+            f"qscen train trains and saves the joint generator only; model.mode={config.model.mode} is fitted by "
+            "`qscen run` (its fitted model is recorded in the run, not saved for reloading). Drop "
+            "--set model.mode or use qscen run"
+        )
     mode = "joint" if args.command == "train" else choose_mode(
         config.model.mode, data.returns.shape[1], factor_threshold=config.model.factor_threshold
     )

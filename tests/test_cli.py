@@ -265,3 +265,13 @@ def test_a_file_where_a_folder_belongs_is_named(tmp_path) -> None:
     path.write_text("x")
     assert error_message(FileExistsError(errno.EEXIST, "File exists", str(path))) == (
         f"{path} exists but is not a folder: point --workdir (or PREFECT_HOME) at a folder; nothing was committed")
+
+
+def test_train_refuses_a_non_joint_mode_naming_qscen_run(capsys, tmp_path, make_prices, no_server) -> None:
+    csv = _wide_csv(tmp_path / "p.csv", make_prices)
+    code = main(["train", "--source", str(csv), "--workdir", str(tmp_path / "w"), "--set", "model.mode=factor",
+                 "--set", "evaluation.split_date=2010-12-31"])
+    assert code == 1
+    line = _one_error_line(capsys.readouterr().err, "train")
+    assert "qscen train trains and saves the joint generator only; model.mode=factor is fitted by `qscen run`" in line
+    assert not list((tmp_path / "w").rglob("manifest.json")) and not list((tmp_path / "w").rglob("*.qpy"))
