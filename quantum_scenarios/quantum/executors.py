@@ -338,6 +338,15 @@ class _LayeredStatevector:
         initial = layered.real_initial_state() if self.is_real else layered.initial_state
         self.psi0 = tensor(initial, dtype)
         self.trace_maps = {size: _trace_map(size, dtype, device) for _, size in self.chunks}
+        # chunks of one width build their Kronecker matrices together: one gather and one product
+        self.kron_groups: list[tuple[list[int], int, torch.Tensor]] = []
+        for size in sorted({size for _, size in self.chunks}):
+            members = [c for c, (_, s) in enumerate(self.chunks) if s == size]
+            if size > 6:
+                continue
+            base = _kron_index(size, torch.device("cpu")).reshape(size, -1) - 4 * torch.arange(size)[:, None]
+            index = torch.cat([(base + 4 * (self.chunks[c][0] + torch.arange(size))[:, None]).reshape(-1) for c in members])
+            self.kron_groups.append((members, size, index.to(device)))
         self._single: dict[str, Any] = {}  # cached one-state buffers, see _buffers
         distinct = {id(s): _Stage(s, dtype=dtype, device=device) for s in layered.stages if s is not None}
         self.stages = [None if s is None else distinct[id(s)] for s in layered.stages]
@@ -463,6 +472,21 @@ class _LayeredStatevector:
                 torch.mm(view["mu"][k], view["phi"][k], out=slots[c][l])
         return crosses
 
+    def _chunk_matrices(self, unitaries: torch.Tensor) -> list[torch.Tensor]:
+        """Per chunk, its Kronecker-product matrices ``(B, L, d, d)``."""
+        matrices: list[Any] = [None] * len(self.chunks)
+        b, l = unitaries.shape[0], unitaries.shape[1]
+        flat = unitaries.reshape(b, l, 4 * self.num_qubits)
+        for members, size, index in self.kron_groups:
+            d = 2**size
+            group = flat.index_select(2, index).view(b, l, len(members), size, d, d).prod(3)
+            for i, c in enumerate(members):
+                matrices[c] = group[:, :, i]
+        for c, (low, size) in enumerate(self.chunks):
+            if matrices[c] is None:
+                matrices[c] = _kron(unitaries, low, size)
+        return matrices
+
     # -- passes ---------------------------------------------------------------------------------
 
     def forward(self, unitaries: torch.Tensor, *, keep: bool) -> tuple[torch.Tensor, Any]:
@@ -489,7 +513,7 @@ class _LayeredStatevector:
             if self.has_phase:
                 after = after * self.inverse_phases
             return psi, (layers, after)
-        matrices = [_kron(unitaries, low, size) for low, size in self.chunks]
+        matrices = self._chunk_matrices(unitaries)
         if b == 1:
             return self._forward_single(matrices), (matrices if keep else None)
         psi = psi.contiguous()
