@@ -236,8 +236,9 @@ def select_model(
             refused (a guard against handing over the test period).
 
     Raises:
-        ValueError: no candidates, ``validation_fraction`` of 0, unsorted dates, rows after
-            ``last_training_date``, or too few rows on either side of the split.
+        ValueError: no candidates or duplicate ones, ``validation_fraction`` of 0, unsorted
+            dates, rows after ``last_training_date``, a negative ``n_bootstrap``, or too few
+            rows on either side of the split.
     """
     started = time.perf_counter()
     dates = _check_training_period(train, last_training_date)
@@ -249,6 +250,11 @@ def select_model(
         raise ValueError("model selection needs a validation block: validation_fraction must be > 0 (e.g. 0.2)")
     if criterion not in ("kl", "fidelity"):
         raise ValueError(f"criterion must be 'kl' or 'fidelity'; received {criterion!r}")
+    if int(n_bootstrap) < 0:
+        raise ValueError(f"n_bootstrap must be >= 0 (0 skips the standard errors); received {n_bootstrap}")
+    labels = [c.label for c in grid_of]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"candidates must differ; received duplicates in {labels}")
     too_wide = [c.label for c in grid_of if c.num_qubits * x.shape[1] > MAX_QUBITS]
     if too_wide:
         raise ValueError(

@@ -100,6 +100,10 @@ def test_refuses_rows_after_the_cut_off_and_unsorted_dates(dated) -> None:
     four = dated.assign(c=dated["a"] * 0.5, d=dated["b"] * 0.5)
     with pytest.raises(ValueError, match="more than 16 qubits for 4 assets"):
         select_model(four, [Candidate("joint", 5, 2)], **TINY)
+    with pytest.raises(ValueError, match="candidates must differ"):
+        select_model(dated, [GRID[0], GRID[0]], **TINY)
+    with pytest.raises(ValueError, match="n_bootstrap must be >= 0"):
+        select_model(dated, GRID, n_bootstrap=-1, **TINY)
     with pytest.raises(ValueError, match="candidate mode must be one of"):
         Candidate("factor", 2, 2)
 
