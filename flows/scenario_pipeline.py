@@ -119,7 +119,7 @@ def scenario_pipeline(
         encoded = encode_task(inputs.train_values, encoding, inputs.transform, joint_grid_needed(
             mode, inputs.train_values.shape[1], encoding.num_qubits, max_assets=evaluation.joint_grid_max_assets))
         with rivals_in_background(encoded, inputs, stress, evaluation, scenarios) as rivals_running:
-            if mode == "joint":
+            if mode == "joint" and model.selection == "none":
                 with training_slot(operations):
                     generator, trained = train_task(
                         encoded, circuit, executor, training, show_progress=show_progress,
@@ -131,7 +131,7 @@ def scenario_pipeline(
                 noise = trained.telemetry.get("noise")
                 telemetry = {"quantum": trained.telemetry, "stop_reason": trained.stop_reason}
                 seconds, epochs_run = trained.seconds, trained.epochs_run
-            else:  # copula / factor / hybrid: the model's own fit; no reloadable model/ folder, a record instead
+            else:  # copula / factor / hybrid, or model.selection: the model's own fit; a record, not a model/ folder
                 with training_slot(operations):
                     fitted, probabilities = fit_model_task(
                         inputs, encoded, model, circuit, training, scenarios, evaluation)
@@ -139,7 +139,8 @@ def scenario_pipeline(
                 figures = fitted.summary()
                 circuit_stats, history, noise = model_stats(fitted), None, None
                 telemetry = {"model": {"mode": mode, "section": model, "record": context.final_path(model_dir),
-                                       "reloadable": False, **figures}}
+                                       "reloadable": False, **figures,
+                                       "selected": fitted.model_selection["choice"] if fitted.model_selection else None}}
                 seconds, epochs_run = figures.get("seconds"), figures.get("epochs_run")
             rival_scores = rivals_running.result() if rivals_running is not None else None
         evaluating = evaluate_task.submit(

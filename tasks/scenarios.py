@@ -34,6 +34,7 @@ from quantum_scenarios.encoding import Encoding
 from quantum_scenarios.evaluation import Evaluation, ModelScores, evaluate_run, score_rivals
 from quantum_scenarios.evaluation.grids import PairwiseDistribution, evaluation_grid
 from quantum_scenarios.models import ScenarioModel
+from quantum_scenarios.models.selection import select_from_config
 from quantum_scenarios.scenarios.generation import (
     ModelInputs,
     ScenarioSet,
@@ -212,7 +213,12 @@ def fit_model_task(
     scenarios: ScenarioConfig,
     evaluation: EvaluationConfig | None = None,
 ) -> tuple[ScenarioModel, np.ndarray | PairwiseDistribution]:
-    """Fit a copula, factor or hybrid model on the training values; its distribution on the evaluation grid.
+    """Fit a copula, factor or hybrid model (or the one ``model.selection`` picks) and its evaluation-grid distribution.
+
+    With ``model.selection="validation"`` the mode, qubits, depth and epochs are chosen by
+    :func:`~quantum_scenarios.models.selection.select_from_config` on the last
+    ``model.validation_fraction`` of the training period, and the choice is refitted on all of
+    it; the candidates' table goes into ``fitted_model.json`` (``selection``).
 
     The model keeps its own circuit and loss defaults (``ry_cz`` from the independence copula,
     Rényi-1/2): only ``training.epochs`` and the seeds of ``circuit`` and ``training`` carry over,
@@ -226,10 +232,23 @@ def fit_model_task(
         pair's 2-D grid (a :class:`~quantum_scenarios.evaluation.grids.PairwiseDistribution`),
         which the evaluation and the report compare with the data.
     """
-    fitted = fit_scenario_model(
-        inputs, model.model_dump(), num_qubits=encoded.contract.num_qubits[0], epochs=training.epochs,
-        circuit={"seed": circuit.seed}, training={"seed": training.seed},
-    )
+    if model.selection == "validation":
+        chosen = select_from_config(
+            inputs.train_values, model.model_dump(), epochs=training.epochs, circuit={"seed": circuit.seed},
+            training={"seed": training.seed}, last_training_date=inputs.split_date,
+        )
+        fitted = chosen.model
+        fitted.model_selection = chosen.summary()
+        get_run_logger().info(
+            "selected %s on the validation block %s..%s (%d candidates; refit %d epochs on all %d training days)",
+            chosen.choice.label, *(chosen.validation_dates or ("?", "?")), len(chosen.table), chosen.epochs,
+            chosen.n_fit + chosen.n_validation,
+        )
+    else:
+        fitted = fit_scenario_model(
+            inputs, model.model_dump(), num_qubits=encoded.contract.num_qubits[0], epochs=training.epochs,
+            circuit={"seed": circuit.seed}, training={"seed": training.seed},
+        )
     figures = fitted.summary()
     get_run_logger().info(
         "%s model fitted in %.1f s (%s epochs, best %s)%s", fitted.mode, figures.get("seconds", float("nan")),
@@ -276,6 +295,8 @@ def model_record(model: ScenarioModel) -> dict[str, Any]:
     """
     record: dict[str, Any] = {"mode": model.mode, "assets": list(model.assets), "reloadable": False,
                               "summary": model.summary()}
+    if model.model_selection is not None:
+        record["selection"] = model.model_selection
     if hasattr(model, "loadings"):
         record["factor"] = {"loadings": model.loadings, "mean": model.mean, "scale": model.scale,
                             "eigenvalues": model.eigenvalues, "implied_correlation": model.implied_correlation()}

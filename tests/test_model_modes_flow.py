@@ -158,3 +158,38 @@ def test_qscen_run_on_nine_assets_picks_factor_mode_and_scores_asset_pairs(tmp_p
     html = (tmp_path / "w" / "reports" / "nine" / "report.html").read_text()
     assert "Explained variance" in html and "factor" in html
     assert "pairwise mean over 36 pairs" in html and "Showing 6 of the 36 asset pairs" in html
+
+
+def test_validation_selection_route_chooses_on_the_training_period_and_records_the_candidates() -> None:
+    import tasks.scenarios as stage
+    from quantum_scenarios.models.selection import Candidate
+    from tasks.quantum import encode_task
+
+    returns = _factor_returns(700)[["A", "B"]]
+    scenarios = ScenarioConfig(mode="iid", seed=5)
+    evaluation = EvaluationConfig(split_date=returns.index[499].date(), rivals=[])
+    model = ModelConfig(selection="validation", check_every=20, patience=1)
+    candidates = (Candidate("joint", 2, 2, "renyi"), Candidate("copula", 2, 2, "renyi"))
+    original = stage.select_from_config
+    seen = {}
+
+    def spy(train, section, **options):  # the task's call, with two small candidates
+        seen["train"], seen["options"] = train, options
+        return original(train, section, candidates=candidates, **options)
+
+    with disable_run_logger(), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stage, "select_from_config", spy)
+        inputs = stage.prepare_inputs_task.fn(returns, scenarios, evaluation)
+        encoded = encode_task.fn(inputs.train_values, EncodingConfig(num_qubits=2), inputs.transform, True)
+        fitted, probabilities = stage.fit_model_task.fn(
+            inputs, encoded, model, CircuitConfig(), TrainingConfig(epochs=60), scenarios, evaluation
+        )
+    # only the training period reaches the selection, and its cut-off is the run's
+    assert seen["train"].index.max() <= pd.Timestamp(inputs.split_date)
+    assert seen["options"]["last_training_date"] == inputs.split_date
+    record = stage.model_record(fitted)
+    chosen = record["selection"]
+    assert chosen["choice"] in {c.label for c in candidates} and len(chosen["candidates"]) == 2
+    assert sum(row["chosen"] for row in chosen["candidates"]) == 1 and fitted.mode == chosen["choice"].split()[0]
+    assert probabilities.shape == (16,) and np.isclose(probabilities.sum(), 1.0)
+    json.dumps(record)

@@ -35,6 +35,8 @@ class ScenarioModel(ABC):
     """
 
     mode: str = "model"
+    model_selection: dict[str, Any] | None = None
+    """Set on a model chosen by :func:`~quantum_scenarios.models.selection.select_model`: what was tried and why."""
 
     def __init__(self) -> None:
         self.assets: tuple[str, ...] = ()
