@@ -649,7 +649,8 @@ class ExactExecutor(Executor):
         Amplitudes equal qiskit's up to the circuit's global phase (they are real tensors for a
         real circuit); probabilities are exact. Gradients flow through :meth:`probabilities` and
         :meth:`amplitudes` by torch autograd; the backward pass needs a few copies of the state,
-        not one per layer.
+        not one per layer. One executor reuses its work buffers for one-state passes, so it must
+        not run passes from several threads at once (separate executors may).
 
     Raises:
         ValueError: An unknown dtype, a bad ``max_chunk_qubits``, or ``real=True`` on a complex circuit.
