@@ -174,7 +174,8 @@ def pairwise_view(grid: Any, probabilities: Any, real_correlation: np.ndarray, s
         for k in order
     ]
     note = (f"Showing {len(pairs)} of the {len(grid.pairs)} asset pairs: those with the largest absolute training "
-            "correlation, each on its own 2-D grid (the joint grid of all assets is not built for this run).")
+            "correlation, each on its own 2-D grid: this run's grid metrics are taken on asset pairs, the joint grid "
+            f"of all {len(assets)} assets being too sparse to compare or too large to build.")
     return {
         "centres": [np.asarray(c, dtype=float) for c in grid.contract.bin_centres],
         "real": grid.marginals(grid.target),
