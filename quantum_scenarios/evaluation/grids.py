@@ -24,7 +24,8 @@ Why pairs: a pair's grid keeps the density a histogram needs (64 cells at three 
 about two thousand days), it sees the dependence that the correlation, tail-dependence and
 stress figures are about, and its cost grows as ``d²`` instead of ``2**d``. What it cannot see
 is structure beyond pairs (three-way co-movements that leave every pair unchanged); the joint
-grid is kept wherever it is still meaningful.
+grid is kept wherever it is still meaningful. Written here: it composes this package's
+distance functions (:mod:`.distances`) over pairs, which no library does for a binned grid.
 
 :func:`evaluation_grid` picks the grid: joint up to ``max_assets`` assets (4 by default, the
 ``evaluation.joint_grid_max_assets`` option) when the encoding has its joint grid, pairwise
