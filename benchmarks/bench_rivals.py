@@ -11,8 +11,8 @@ hybrid (quantum latent + decoder); rivals: Gaussian, filtered historical simulat
 Student-t copula, DCC(1,1)-t, classical GAN (same discriminator; the joint qGAN's epoch count
 and training time as its budget).
 
-Printed: the comparison table on the pipeline's grid (3 qubits per asset over the training
-residuals): KL and fidelity in/out of sample, W1, tail-dependence error, mode coverage,
+Printed: the comparison table on the pipeline's evaluation grid (3 qubits per asset over the
+training residuals; joint up to 4 assets, the mean over every asset pair's 2-D grid above): KL and fidelity in/out of sample, W1, tail-dependence error, mode coverage,
 epochs to convergence, training time, peak memory; backtests at 1 and 10 days (Kupiec,
 Christoffersen, traffic light, ES Z2); stylized facts of simulated paths against the data;
 for synthetic data the correlation max-abs error.
@@ -36,6 +36,7 @@ import torch
 
 from quantum_scenarios.encoding import encode
 from quantum_scenarios.evaluation import backtest_table, comparison_table, stylized_facts
+from quantum_scenarios.evaluation.grids import JOINT_GRID_MAX_ASSETS, evaluation_grid
 from quantum_scenarios.evaluation.rivals import ClassicalGAN, DCCGarch, FilteredHistoricalSimulation, GaussianRival, StudentTCopula
 from quantum_scenarios.market.sources import ingest
 from quantum_scenarios.models import CopulaModel, FactorModel, HybridModel, JointModel
@@ -122,14 +123,12 @@ def main() -> None:
         training[name] = info
         models[name] = rival
     del reference
-    shown = assets[: min(d, 3)]  # a joint grid needs 2**(3 d) cells: above 3 assets compare the first three
-    grid = encode(train[shown], num_qubits=3)
-    columns = [assets.index(a) for a in shown]
-    graded = {name: (lambda k, r, m=model: m(k, r)[:, columns]) for name, model in models.items()}
-    table = comparison_table(train[shown].to_numpy(), test[shown].to_numpy(), grid, graded, training=training,
-                             seed=args.seed)
+    # the pipeline's evaluation grid: joint up to 4 assets, the mean over every asset pair's 2-D grid above
+    encoded = encode(train, num_qubits=3, joint=d <= JOINT_GRID_MAX_ASSETS)
+    grid = evaluation_grid(encoded, train.to_numpy())
+    table = comparison_table(train.to_numpy(), test.to_numpy(), grid, models, training=training, seed=args.seed)
     pd.set_option("display.width", 200)
-    print(f"\ncomparison on a 3-qubit-per-asset grid of {shown} (training residuals), test after", inputs.split_date)
+    print(f"\ncomparison on the {grid.description} grid (training residuals), test after", inputs.split_date)
     print(table.round(4).to_string(index=False))
     quantum_rows = table[table["model"].isin(list(quantum))]
     rival_rows = table[~table["model"].isin(list(quantum))]
