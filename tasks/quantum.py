@@ -91,10 +91,16 @@ def _progress_printer(total: int, show: bool):
         return update, bar
 
     every = max(1, total // 10)
+    due = [every]  # the next line is due at this epoch, or at the first measured epoch after it
 
     def log(record: EpochRecord) -> None:
-        if record.epoch % every == 0:
-            logger.info("epoch %d/%d  KL %.4f  fidelity %.4f", record.epoch, total, record.kl, record.fidelity)
+        measured = record.kl == record.kl  # metrics are NaN between measured epochs (training.metrics_every)
+        if record.epoch >= due[0] and (measured or record.epoch >= total):
+            if measured:
+                logger.info("epoch %d/%d  KL %.4f  fidelity %.4f", record.epoch, total, record.kl, record.fidelity)
+            else:
+                logger.info("epoch %d/%d", record.epoch, total)
+            due[0] = (record.epoch // every + 1) * every
 
     return log, None
 

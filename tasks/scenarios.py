@@ -122,13 +122,17 @@ _QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
 
 
 def _rivals_worker_setup(parent: int) -> None:
-    """Start of the rivals' process: one thread per pool, and it dies with the command.
+    """Start of the rivals' process: one thread per pool, qscen's console lines, and it dies with the command.
 
     On Linux the kernel kills it when the thread that started it ends (``PR_SET_PDEATHSIG``).
     Prefect starts it from the runner's resolver thread, which lives until the runner has shut
     the pool down, so a killed or interrupted ``qscen`` leaves no process behind.
     """
     apply_process_policy()
+    from quantum_scenarios.cli import PROGRESS_LINES_ENV, install_progress_lines
+
+    if os.environ.get(PROGRESS_LINES_ENV) == "1":  # qscen without -v: its compact lines, not Prefect's format
+        install_progress_lines()
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
