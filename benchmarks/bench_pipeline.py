@@ -34,7 +34,7 @@ def main() -> int:
     env = dict(os.environ)
     env.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="qscen-bench-prefect-"))
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    command = [sys.executable, "-m", "quantum_scenarios.cli", "run", "--workdir", str(workdir), "--run-id", "bench",
+    command = [sys.executable, "-m", "qscen.cli", "run", "--workdir", str(workdir), "--run-id", "bench",
                "--no-progress"]
     for item in args.overrides:
         command += ["--set", item]

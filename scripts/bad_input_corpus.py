@@ -342,7 +342,7 @@ def run_case(case: Case, root: Path, shared_api: str | None) -> dict:
         limit = case.limit_fsize
         preexec = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))  # noqa: E731
     started = time.monotonic()
-    child = subprocess.Popen([sys.executable, "-m", "quantum_scenarios.cli", *argv], cwd=d, env=env,
+    child = subprocess.Popen([sys.executable, "-m", "qscen.cli", *argv], cwd=d, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec,
                              start_new_session=True)
     servers: list[int] = []

@@ -5,12 +5,16 @@
 * :func:`report_failure` is the flows' ``on_failure`` / ``on_crashed`` hook: it publishes a
   failure artifact (stage, error, run id) under a stable key and, when the run names a
   notification block (``operations.notify_block``), sends the same text through it.
+* :func:`install_progress_lines` prints task-run progress as ``qscen``'s compact console lines,
+  in the command's process and in the processes that run its tasks.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +32,29 @@ TRAINING_LIMIT = "qscen-training"
 """Name of the global concurrency limit bounding simultaneous training runs."""
 
 _logger = get_logger("qscen.operations")
+
+
+PROGRESS_LINES_ENV = "QSCEN_PROGRESS_LINES"
+"""Set while ``qscen`` prints task progress as compact lines (no ``-v``), for its task processes too."""
+
+
+def install_progress_lines() -> logging.Handler:
+    """Task-run log lines on stderr as ``  HH:MM:SS message``, INFO only, instead of Prefect's console format.
+
+    ``qscen`` installs it in its own process and in the processes that run its tasks (the
+    scenario pipeline's rivals); the lines still reach the Prefect API.
+    """
+    task_log = logging.getLogger("prefect.task_runs")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("  %(asctime)s %(message)s", "%H:%M:%S"))
+    handler.addFilter(  # progress only: failures reach the user as the command's one error line
+        lambda record: record.levelno == logging.INFO and not record.exc_info
+        and not str(record.msg).startswith("Finished in state"))
+    task_log.addHandler(handler)
+    task_log.setLevel(logging.INFO)
+    task_log.propagate = False
+    return handler
 
 
 class TrainingSlotTimeout(QuantumScenariosError):

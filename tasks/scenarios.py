@@ -43,6 +43,7 @@ from quantum_scenarios.scenarios.generation import (
     prepare_model_inputs,
 )
 from quantum_scenarios.threads import apply_process_policy
+from tasks.operations import PROGRESS_LINES_ENV, install_progress_lines
 from tasks.runs import RunContext
 
 MODEL_RECORD = "fitted_model.json"
@@ -129,8 +130,6 @@ def _rivals_worker_setup(parent: int) -> None:
     the pool down, so a killed or interrupted ``qscen`` leaves no process behind.
     """
     apply_process_policy()
-    from quantum_scenarios.cli import PROGRESS_LINES_ENV, install_progress_lines
-
     if os.environ.get(PROGRESS_LINES_ENV) == "1":  # qscen without -v: its compact lines, not Prefect's format
         install_progress_lines()
     if sys.platform.startswith("linux"):

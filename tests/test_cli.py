@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from quantum_scenarios.cli import build_parser, main
+from qscen.cli import build_parser, main
 from quantum_scenarios.config import PipelineConfig
 
 
@@ -46,8 +46,9 @@ import pandas as pd
 
 import pytest
 
-from quantum_scenarios import cli, server
-from quantum_scenarios.cli import error_message
+from qscen import cli
+from quantum_scenarios import server
+from qscen.cli import error_message
 from quantum_scenarios.preflight import preflight
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from quantum_scenarios.cli import main
+from qscen.cli import main
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -109,7 +109,7 @@ def test_pipeline_on_ibm_fallback_completes_and_the_token_appears_nowhere(tmp_pa
 
     from prefect.testing.utilities import prefect_test_harness
 
-    from quantum_scenarios.cli import main
+    from qscen.cli import main
 
     monkeypatch.setenv("QISKIT_IBM_TOKEN", TOKEN)
     example = Path(__file__).resolve().parents[1] / "examples" / "hardware.yaml"

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quantum_scenarios.cli import main
+from qscen.cli import main
 from quantum_scenarios.encoding import encode
 from quantum_scenarios.gan.training import train_qgan
 from quantum_scenarios.integrity import (

@@ -123,7 +123,7 @@ def _many_asset_prices(d: int, n: int, seed: int = 5) -> pd.DataFrame:
 def test_qscen_run_on_nine_assets_picks_factor_mode_and_scores_asset_pairs(tmp_path, capsys) -> None:
     from prefect.testing.utilities import prefect_test_harness
 
-    from quantum_scenarios.cli import main
+    from qscen.cli import main
     from quantum_scenarios.integrity import verify_run
 
     # 9 assets x 3 qubits = 27 > 24: the old preflight refused the file; factor mode trains 2 x 2 qubits

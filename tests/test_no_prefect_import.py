@@ -36,3 +36,13 @@ def test_importing_every_library_module_does_not_import_prefect():
     assert "quantum_scenarios.io" in report["modules"]
     assert report["errors"] == {}, f"library modules failed to import: {report['errors']}"
     assert report["prefect"] == [], f"quantum_scenarios imported prefect modules: {report['prefect']}"
+
+
+def test_no_library_source_imports_prefect_even_lazily():
+    """A function-level ``import prefect`` escapes the import probe above; the source must not hold one."""
+    import re
+
+    root = Path(quantum_scenarios.__file__).resolve().parent
+    pattern = re.compile(r"^\s*(from\s+prefect[\s.]|import\s+prefect\b)", re.MULTILINE)
+    offenders = sorted(str(p.relative_to(root.parent)) for p in root.rglob("*.py") if pattern.search(p.read_text()))
+    assert offenders == [], f"library modules import prefect: {offenders} (the qscen command lives in qscen/)"

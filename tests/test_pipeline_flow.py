@@ -14,7 +14,7 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.scenario_pipeline import scenario_pipeline
-from quantum_scenarios.cli import main
+from qscen.cli import main
 
 
 def test_flow_parameters_render_as_a_form_from_the_config_models() -> None:

@@ -89,7 +89,7 @@ def _start(
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
     env.pop("PREFECT_LOGGING_LEVEL", None)
-    command = [sys.executable, "-m", "quantum_scenarios.cli", "run", "--source", str(csv), "--run-id", run_id,
+    command = [sys.executable, "-m", "qscen.cli", "run", "--source", str(csv), "--run-id", run_id,
                "--workdir", str(tmp_path / "w"), "--set", "evaluation.split_date=2011-12-31",
                "--set", "scenarios.n_paths=200", "--set", f"training.epochs={epochs}", "--set", "training.checkpoint_every=5",
                "--set", "encoding.num_qubits=2", "--set", "circuit.reps=2", *extra]

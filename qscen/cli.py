@@ -21,10 +21,10 @@ How a command runs:
    traceback and Prefect's log.
 
 Note:
-    This module is the only one in the library that reaches Prefect, and only
-    inside a command's body: the flows live in the ``flows`` package and are
-    imported when a command runs, so ``import quantum_scenarios.cli`` never
-    imports Prefect.
+    This module sits above the flows (DESIGN.md: ``qscen/``), outside the library,
+    which never imports Prefect. It reaches Prefect only inside a command's body:
+    the flows are imported when a command runs, so ``--help`` and ``config show``
+    stay fast.
 """
 
 from __future__ import annotations
@@ -325,29 +325,6 @@ class _Command:
             self.server.stop(grace=1.0)  # a temporary server: its database is SQLite, safe to kill
 
 
-PROGRESS_LINES_ENV = "QSCEN_PROGRESS_LINES"
-"""Set while ``qscen`` prints task progress as compact lines (no ``-v``), for its task processes too."""
-
-
-def install_progress_lines() -> logging.Handler:
-    """Task-run log lines on stderr as ``  HH:MM:SS message``, INFO only, instead of Prefect's console format.
-
-    ``qscen`` installs it in its own process and in the processes that run its tasks (the
-    scenario pipeline's rivals); the lines still reach the Prefect API.
-    """
-    task_log = logging.getLogger("prefect.task_runs")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.INFO)
-    handler.setFormatter(logging.Formatter("  %(asctime)s %(message)s", "%H:%M:%S"))
-    handler.addFilter(  # progress only: failures reach the user as the command's one error line
-        lambda record: record.levelno == logging.INFO and not record.exc_info
-        and not str(record.msg).startswith("Finished in state"))
-    task_log.addHandler(handler)
-    task_log.setLevel(logging.INFO)
-    task_log.propagate = False
-    return handler
-
-
 @contextmanager
 def _quiet_prefect(verbose: bool, progress_lines: bool) -> Iterator[None]:
     """Prefect's console log only with ``-v``; without a TTY, training progress as periodic lines."""
@@ -368,6 +345,8 @@ def _quiet_prefect(verbose: bool, progress_lines: bool) -> Iterator[None]:
     if progress_lines and not verbose:
         # Prefect re-applies its logging config when a run starts; this key survives that
         os.environ["PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL"] = "INFO"
+        from tasks.operations import PROGRESS_LINES_ENV, install_progress_lines
+
         os.environ[PROGRESS_LINES_ENV] = "1"  # task processes (the rivals') print their lines the same way
         handler = install_progress_lines()
     try:
