@@ -200,21 +200,15 @@ def evaluate_run(
     acf_paths_value = abs_autocorrelation(long_paths.log_returns, max_lag=10).mean(axis=0)
     result = Evaluation(table, backtest, real_corr, gen_corr, corr_error, acf_data, acf_paths_value, baselines, test_hist,
                         grid=grid)
+    scoring = {"weights": weights, "backtest_level": backtest_level, "seed": seed, "acf_paths": acf_paths,
+               "acf_horizon": acf_horizon, "backtest_samples": backtest_samples, "horizons": horizons}
     if rival_scores is None:
         if not rivals:
             return result
-        rival_scores = score_rivals(
-            grid, inputs, rivals=rivals, rival_seconds=rival_seconds, weights=weights,
-            backtest_level=backtest_level, seed=seed, acf_paths=acf_paths, acf_horizon=acf_horizon,
-            backtest_samples=backtest_samples, horizons=horizons,
-        )
+        rival_scores = score_rivals(grid, inputs, rivals=rivals, rival_seconds=rival_seconds, **scoring)
     elif not rival_scores.rivals:
         return result
-    own = score_models(
-        grid, inputs, {model_name: qgan_draw}, training={model_name: dict(training or {})}, weights=weights,
-        backtest_level=backtest_level, seed=seed, acf_paths=acf_paths, acf_horizon=acf_horizon,
-        backtest_samples=backtest_samples, horizons=horizons,
-    )
+    own = score_models(grid, inputs, {model_name: qgan_draw}, training={model_name: dict(training or {})}, **scoring)
     result.comparison = pd.concat([own.comparison, rival_scores.comparison], ignore_index=True)
     result.backtests = pd.concat([own.backtests, rival_scores.backtests], ignore_index=True).sort_values(
         "horizon", kind="stable").reset_index(drop=True)
@@ -286,19 +280,20 @@ def score_rivals(
     *,
     rivals: tuple[str, ...] = DEFAULT_RIVALS,
     rival_seconds: float = 10.0,
-    weights: ArrayLike | None = None,
-    backtest_level: float = 0.99,
-    seed: int = 0,
-    acf_paths: int = 16,
-    acf_horizon: int = 2_500,
-    backtest_samples: int = 20_000,
-    horizons: tuple[int, ...] = (1, 10),
+    **scoring: Any,
 ) -> ModelScores:
     """Fit the classical rivals on the training values and score them (see :func:`evaluate_run`).
 
     Needs only the training and test data, not the generator, so it can run while the
     generator trains; :func:`evaluate_run` takes the result as ``rival_scores``.
+
+    Args:
+        rivals: rival names (:data:`~quantum_scenarios.evaluation.rivals.RIVALS`).
+        rival_seconds: training-time budget of the classical GAN.
+        scoring: :func:`score_models`' options (weights, backtest_level, seed, acf_paths,
+            acf_horizon, backtest_samples, horizons).
     """
+    seed = scoring.get("seed", 0)
     train = inputs.train_values[list(encoding.contract.assets)].to_numpy()
     fitted: dict[str, Any] = {}
     info: dict[str, dict[str, Any]] = {}
@@ -309,10 +304,7 @@ def score_rivals(
         info[name] = {"seconds": rival.seconds}
         if name == "classical_gan":
             info[name]["epochs_to_convergence"] = rival.epochs_run
-    scores = score_models(
-        encoding, inputs, fitted, training=info, weights=weights, backtest_level=backtest_level, seed=seed,
-        acf_paths=acf_paths, acf_horizon=acf_horizon, backtest_samples=backtest_samples, horizons=horizons,
-    )
+    scores = score_models(encoding, inputs, fitted, training=info, **scoring)
     scores.summaries = {name: rival.summary() for name, rival in fitted.items()}
     return scores
 
