@@ -76,7 +76,23 @@ class PairwiseDistribution:
     probabilities: tuple[np.ndarray, ...]
 
 
-class JointGrid:
+class _EncodingGrid:
+    """What both grids share: the run's encoding, standing in for it where a grid is passed."""
+
+    encoding: Any
+
+    @property
+    def contract(self) -> Any:
+        """The encoding contract (assets, bounds, bins), so a grid stands in for its encoding."""
+        return self.encoding.contract
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        """Asset names, in dimension order."""
+        return tuple(self.encoding.assets)
+
+
+class JointGrid(_EncodingGrid):
     """The joint grid of an encoding: the metrics as the distance functions compute them there.
 
     Args:
@@ -92,16 +108,6 @@ class JointGrid:
                 "assets was built per asset only (encode(joint=False)); use PairwiseGrid"
             )
         self.encoding = encoding
-
-    @property
-    def contract(self) -> Any:
-        """The encoding contract (assets, bounds, bins), so a grid stands in for its encoding."""
-        return self.encoding.contract
-
-    @property
-    def assets(self) -> tuple[str, ...]:
-        """Asset names, in dimension order."""
-        return tuple(self.encoding.assets)
 
     @property
     def target(self) -> np.ndarray:
@@ -151,7 +157,7 @@ class JointGrid:
         return float(np.mean(p[h > 0] >= floor))
 
 
-class PairwiseGrid:
+class PairwiseGrid(_EncodingGrid):
     """Every asset pair's 2-D grid; metrics are the mean over pairs (see the module docstring).
 
     Args:
@@ -171,16 +177,6 @@ class PairwiseGrid:
         self.sizes = tuple(2**n for n in encoding.contract.num_qubits)
         self.grids = tuple(encoding.subgrid(pair) for pair in self.pairs)
         self.target = self.histogram(train)
-
-    @property
-    def contract(self) -> Any:
-        """The encoding contract (assets, bounds, bins), so a grid stands in for its encoding."""
-        return self.encoding.contract
-
-    @property
-    def assets(self) -> tuple[str, ...]:
-        """Asset names, in dimension order."""
-        return tuple(self.encoding.assets)
 
     @property
     def description(self) -> str:
